@@ -1,0 +1,48 @@
+# The course's commands. Each target builds .venv first if it is missing or out of date.
+#   make run    execute every notebook (full size) into build/;  NST_SMOKE=1 make run for a quick pass
+#   make test   unit tests + every notebook in smoke mode
+#   make lab    Jupyter Lab on notebooks/
+#   make lint   ruff
+#   make prefetch  download VGG19 weights, the Hub model and the paintings into the cache (online, once)
+#   make bench / make bench-quick   speed and time-to-quality measurements
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lab lint clean prefetch bench bench-quick
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m helpers.runner
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check helpers tests benchmarks images
+
+prefetch: $(STAMP)
+	$(PY) -m helpers.prefetch
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+bench-quick: $(STAMP)
+	$(PY) benchmarks/run.py --quick
+
+clean:
+	rm -rf build outputs .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

@@ -1,0 +1,105 @@
+"""The one place that reads the environment: smoke mode, offline mode, cache and weight paths.
+
+Variables:
+    NST_SMOKE=1          shrink sizes and steps so every notebook runs in seconds (tests, CI).
+    NST_OFFLINE=1        never touch the network; use offline fallbacks straight away.
+    NST_CACHE            where downloads and exported models live (default ~/.cache/nst).
+    NST_VGG19_WEIGHTS    a local Keras VGG19 .h5 weights file to use when ImageNet cannot be downloaded.
+    NST_HUB_HANDLE       a Hub URL or a local SavedModel folder to try first for the Magenta model.
+    NST_MODEL_LOG        if set, a file to which every model notice is appended (used by `make run`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+
+#: Seconds one network attempt may take before the course gives up and falls back.
+NETWORK_TIMEOUT = 10.0
+
+#: The repository root (the folder that holds helpers/, notebooks/, images/).
+ROOT = Path(__file__).resolve().parent.parent
+IMAGES_DIR = ROOT / "images"
+BUILD_DIR = ROOT / "build"
+
+
+def _flag(name: str) -> bool:
+    """True when environment variable `name` is set to 1/true/yes/on."""
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
+def smoke() -> bool:
+    """True in smoke mode (NST_SMOKE=1): tiny sizes, few steps, same code paths."""
+    return _flag("NST_SMOKE")
+
+
+def offline() -> bool:
+    """True when NST_OFFLINE=1: no network access is attempted at all."""
+    return _flag("NST_OFFLINE")
+
+
+def pick(full, smoke_value):
+    """Return `smoke_value` in smoke mode, else `full` (for the notebooks' parameter cells)."""
+    return smoke_value if smoke() else full
+
+
+def cache_dir() -> Path:
+    """The course's cache folder (NST_CACHE, default ~/.cache/nst), created if missing."""
+    path = Path(os.environ.get("NST_CACHE") or Path.home() / ".cache" / "nst").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def vgg19_weights_file() -> Path | None:
+    """The path in NST_VGG19_WEIGHTS, or None when it is unset."""
+    value = os.environ.get("NST_VGG19_WEIGHTS", "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def hub_handle() -> str | None:
+    """The handle in NST_HUB_HANDLE, or None when it is unset."""
+    value = os.environ.get("NST_HUB_HANDLE", "").strip()
+    return value or None
+
+
+_NOTICES: dict[str, str] = {}
+
+
+def notice(kind: str, message: str) -> None:
+    """Print `message` once per process for `kind` (e.g. 'vgg19', 'hub'), and log it for `make run`."""
+    if _NOTICES.get(kind) == message:
+        return
+    _NOTICES[kind] = message
+    print(f"[{kind}] {message}", flush=True)
+    log = os.environ.get("NST_MODEL_LOG", "").strip()
+    if log:
+        with contextlib.suppress(OSError), open(log, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"kind": kind, "message": message}) + "\n")
+
+
+def notices() -> dict[str, str]:
+    """The notices printed so far in this process, by kind: which models and images were used."""
+    return dict(_NOTICES)
+
+
+@contextlib.contextmanager
+def network_timeout(seconds: float = NETWORK_TIMEOUT):
+    """Within this block, every socket operation gives up after `seconds`."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def describe() -> str:
+    """One line describing the mode: smoke or full, online or offline, and the cache folder."""
+    mode = "smoke" if smoke() else "full"
+    net = "offline (NST_OFFLINE=1)" if offline() else "online allowed"
+    return f"mode: {mode}; network: {net}; cache: {cache_dir()}"

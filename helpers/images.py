@@ -1,0 +1,359 @@
+"""Images in and out: load any common file into a [1, H, W, 3] tensor, show it, save it safely."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import urllib.request
+import warnings
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from helpers import config
+
+#: File formats load_img accepts (PIL format names).
+SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO")
+
+#: Largest pixel count load_img will decode (a guard against decompression bombs): 80 megapixels.
+MAX_PIXELS = 80_000_000
+
+#: Smallest side VGG19's features need. Four 2x2 poolings sit before block5, so a 32 px side
+#: leaves block5 a 2x2 map; below that the deepest Gram matrices are built from one location.
+MIN_SIDE = 32
+
+#: Committed example images by short name: (file, kind, description).
+EXAMPLES = {
+    "astronaut": ("content/astronaut.png", "content", "portrait: astronaut Eileen Collins (NASA)"),
+    "grace_hopper": ("content/grace_hopper.jpg", "content", "portrait: Rear Admiral Grace Hopper"),
+    "cat": ("content/chelsea.png", "content", "animal: Chelsea the cat"),
+    "rocket": ("content/rocket.jpg", "content", "scene: a rocket on its launch pad"),
+    "coffee": ("content/coffee.png", "content", "object: a cup of coffee"),
+    "swirls": ("style/swirls.png", "style", "procedural: night-sky swirls (a Starry Night stand-in)"),
+    "waves": ("style/waves.png", "style", "procedural: layered waves with foam (a Great Wave stand-in)"),
+    "composition": ("style/composition.png", "style", "procedural: circles and bars (a Kandinsky stand-in)"),
+    "mosaic": ("style/mosaic.png", "style", "procedural: a coloured Voronoi mosaic"),
+    "hubble": ("style/hubble_deep_field.jpg", "style", "photo used as a style: Hubble deep field"),
+}
+
+#: Famous public-domain paintings: name -> (url, committed stand-in used offline, label).
+PAINTINGS = {
+    "starry_night": (
+        "https://upload.wikimedia.org/wikipedia/commons/thumb/e/ea/"
+        "Van_Gogh_-_Starry_Night_-_Google_Art_Project.jpg/"
+        "1280px-Van_Gogh_-_Starry_Night_-_Google_Art_Project.jpg",
+        "swirls",
+        "Vincent van Gogh, The Starry Night (1889)",
+    ),
+    "great_wave": (
+        "https://upload.wikimedia.org/wikipedia/commons/thumb/a/a5/"
+        "Tsunami_by_hokusai_19th_century.jpg/1280px-Tsunami_by_hokusai_19th_century.jpg",
+        "waves",
+        "Katsushika Hokusai, The Great Wave off Kanagawa (c. 1831)",
+    ),
+    "kandinsky": (
+        "https://storage.googleapis.com/download.tensorflow.org/example_images/"
+        "Vassily_Kandinsky%2C_1913_-_Composition_7.jpg",
+        "composition",
+        "Wassily Kandinsky, Composition VII (1913)",
+    ),
+}
+
+
+class ImageLoadError(ValueError):
+    """An image file (or array) could not be used; the message names the file and the reason."""
+
+
+def _fail(source, reason: str) -> ImageLoadError:
+    """Build an ImageLoadError that names `source` and gives `reason`."""
+    return ImageLoadError(f"{source}: {reason}")
+
+
+def _open_file(path: Path) -> Image.Image:
+    """Open and fully decode an image file, turning every failure into ImageLoadError."""
+    if not path.exists():
+        raise _fail(path, "no such file")
+    if path.is_dir():
+        raise _fail(path, "is a directory, not an image file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise _fail(path, "is an empty file (0 bytes)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror or exc})") from exc
+    return _decode(io.BytesIO(data), path)
+
+
+def _decode(stream, source) -> Image.Image:
+    """Decode an image from a byte stream, with format, bomb and truncation checks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(stream)
+        except Image.DecompressionBombError as exc:
+            raise _fail(source, f"too many pixels to decode safely ({exc})") from exc
+        except UnidentifiedImageError as exc:
+            raise _fail(
+                source,
+                "is not an image, or not in a supported format "
+                f"(supported: {', '.join(f for f in SUPPORTED_FORMATS if f != 'MPO')})",
+            ) from exc
+        except OSError as exc:
+            raise _fail(source, f"cannot be decoded ({exc})") from exc
+        if img.format not in SUPPORTED_FORMATS:
+            raise _fail(source, f"{img.format} images are not supported (supported: JPEG, PNG, GIF, WEBP, BMP, TIFF)")
+        width, height = img.size
+        if width * height > MAX_PIXELS:
+            raise _fail(
+                source,
+                f"is {width}x{height} = {width * height:,} pixels, over the limit of {MAX_PIXELS:,} "
+                "(a possible decompression bomb); shrink it first",
+            )
+        try:
+            img.seek(0)  # GIF and multi-page TIFF: the first frame
+            img.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise _fail(source, f"is truncated or corrupt ({exc})") from exc
+    return img
+
+
+def _pil_to_array(img: Image.Image, source) -> np.ndarray:
+    """Convert any PIL mode to a float32 [H, W, 3] array in [0, 1] (alpha composited on white)."""
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block should not stop an otherwise good image
+        pass
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        if mode.startswith("I;16"):
+            arr = arr / 65535.0
+        elif mode == "I":
+            arr = arr / (65535.0 if arr.max(initial=0) > 255 else 255.0)
+        else:  # float image: accept [0, 1] or [0, 255]
+            if not np.all(np.isfinite(arr)):
+                raise _fail(source, "float image contains NaN or infinite values")
+            if arr.max(initial=0) > 1.0:
+                arr = arr / 255.0
+        arr = np.clip(arr, 0.0, 1.0)
+        return np.repeat(arr[..., None], 3, axis=-1).astype(np.float32)
+    if mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if mode in ("LA", "La", "PA"):
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "RGBa"):
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img.convert("RGBA"))
+    img = img.convert("RGB")
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _array_to_array(value, source) -> np.ndarray:
+    """Convert a uint8/float array or tensor ([H,W], [H,W,3|4] or [1,H,W,3]) to float32 [H, W, 3] in [0, 1]."""
+    arr = np.asarray(value)
+    if arr.ndim == 4:
+        if arr.shape[0] != 1:
+            raise _fail(source, f"a batch of {arr.shape[0]} images was given; pass one image")
+        arr = arr[0]
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[-1] not in (1, 3, 4):
+        raise _fail(source, f"array of shape {tuple(np.asarray(value).shape)} is not an image ([H, W], [H, W, 3] or [1, H, W, 3])")
+    if arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        arr = arr.astype(np.float32) / 65535.0
+    elif np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.float32)
+        if not np.all(np.isfinite(arr)):
+            raise _fail(source, "array contains NaN or infinite values")
+        if arr.min(initial=0) < 0 or arr.max(initial=0) > 1:
+            if np.issubdtype(np.asarray(value).dtype, np.integer) and arr.max() <= 255 and arr.min() >= 0:
+                arr = arr / 255.0
+            else:
+                raise _fail(source, f"float array values lie in [{arr.min():.3g}, {arr.max():.3g}], expected [0, 1]")
+    else:
+        raise _fail(source, f"unsupported array dtype {arr.dtype}")
+    if arr.shape[-1] == 1:
+        arr = np.repeat(arr, 3, axis=-1)
+    elif arr.shape[-1] == 4:
+        alpha = arr[..., 3:4]
+        arr = arr[..., :3] * alpha + (1.0 - alpha)
+    return np.clip(arr, 0.0, 1.0).astype(np.float32)
+
+
+def _target_size(height: int, width: int, max_dim: int | None, upscale: bool) -> tuple[int, int]:
+    """The (H, W) after scaling the long side to max_dim, keeping the aspect ratio."""
+    if not max_dim:
+        return height, width
+    long_side = max(height, width)
+    if long_side <= max_dim and not upscale:
+        return height, width
+    scale = max_dim / long_side
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def load_img(path_or_image, max_dim: int | None = 512, *, upscale: bool = False, min_side: int = MIN_SIDE) -> tf.Tensor:
+    """Load an image file, PIL image or array as a [1, H, W, 3] float32 tensor in [0, 1], long side <= max_dim."""
+    if isinstance(path_or_image, (str, os.PathLike)):
+        source = Path(path_or_image)
+        arr = _pil_to_array(_open_file(source), source)
+    elif isinstance(path_or_image, Image.Image):
+        source = "<PIL image>"
+        img = path_or_image
+        try:
+            img.load()
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise _fail(source, f"is truncated or corrupt ({exc})") from exc
+        arr = _pil_to_array(img, source)
+    elif isinstance(path_or_image, (np.ndarray, tf.Tensor)) or hasattr(path_or_image, "__array__"):
+        source = "<array>"
+        arr = _array_to_array(path_or_image, source)
+    else:
+        raise ImageLoadError(f"<{type(path_or_image).__name__}>: not a path, PIL image or array")
+    height, width = arr.shape[:2]
+    new_h, new_w = _target_size(height, width, max_dim, upscale)
+    if min(new_h, new_w) < min_side:
+        detail = f"{width}x{height}" if (new_h, new_w) == (height, width) else f"{width}x{height}, {new_w}x{new_h} after scaling to max_dim={max_dim}"
+        raise _fail(source, f"is too small ({detail} px); VGG19 features need at least {min_side} px on each side")
+    image = tf.convert_to_tensor(arr[None], dtype=tf.float32)
+    if (new_h, new_w) != (height, width):
+        image = tf.image.resize(image, (new_h, new_w), method="bilinear", antialias=True)
+        image = tf.clip_by_value(image, 0.0, 1.0)
+    return image
+
+
+def clip_0_1(image: tf.Tensor) -> tf.Tensor:
+    """Clip pixel values to [0, 1]."""
+    return tf.clip_by_value(image, 0.0, 1.0)
+
+
+def tensor_to_image(tensor) -> Image.Image:
+    """Turn a [1, H, W, 3] or [H, W, 3] float image in [0, 1] into a PIL RGB image."""
+    arr = np.asarray(tensor, dtype=np.float32)
+    if arr.ndim == 4:
+        if arr.shape[0] != 1:
+            raise ValueError(f"expected one image, got a batch of {arr.shape[0]}")
+        arr = arr[0]
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ValueError(f"expected an image of shape [1, H, W, 3] or [H, W, 3], got {np.asarray(tensor).shape}")
+    return Image.fromarray(np.round(np.clip(arr, 0.0, 1.0) * 255.0).astype(np.uint8), mode="RGB")
+
+
+def save_image(image, path) -> Path:
+    """Write an image (tensor, array or PIL) atomically to `path`, creating folders; format from the suffix."""
+    path = Path(path)
+    pil = image if isinstance(image, Image.Image) else tensor_to_image(image)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: unknown image suffix {path.suffix!r}; use .png or .jpg")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pil.save(fh, format=fmt)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def imshow(image, title: str | None = None, ax=None):
+    """Show one [1, H, W, 3] image without axes, with an optional title."""
+    import matplotlib.pyplot as plt
+
+    arr = np.asarray(image)
+    if arr.ndim == 4:
+        arr = arr[0]
+    ax = ax or plt.gca()
+    ax.imshow(np.clip(arr, 0, 1))
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def show_images(images, titles=None, ncols: int | None = None, size: float = 3.0, suptitle: str | None = None):
+    """Show several images in a grid with titles; returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    images = list(images)
+    titles = list(titles) if titles is not None else [None] * len(images)
+    if len(titles) != len(images):
+        raise ValueError(f"{len(images)} images but {len(titles)} titles")
+    ncols = ncols or len(images)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, img, title in zip(axes.flat, images, titles):
+        imshow(img, title, ax=ax)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def example_path(name: str) -> Path:
+    """The path of a committed example image by short name (see EXAMPLES)."""
+    if name not in EXAMPLES:
+        raise KeyError(f"unknown example {name!r}; choose from {', '.join(EXAMPLES)}")
+    return config.IMAGES_DIR / EXAMPLES[name][0]
+
+
+def load_example(name: str, max_dim: int | None = 512) -> tf.Tensor:
+    """Load a committed example image by short name (see EXAMPLES) as [1, H, W, 3] in [0, 1]."""
+    return load_img(example_path(name), max_dim=max_dim)
+
+
+def list_examples(kind: str | None = None) -> list[str]:
+    """Names of the committed examples, optionally only 'content' or 'style' ones."""
+    return [name for name, (_, k, _) in EXAMPLES.items() if kind in (None, k)]
+
+
+def painting_path(name: str) -> Path:
+    """Download a famous public-domain painting into the cache (once) and return its path; falls back offline."""
+    if name not in PAINTINGS:
+        raise KeyError(f"unknown painting {name!r}; choose from {', '.join(PAINTINGS)}")
+    url, stand_in, label = PAINTINGS[name]
+    target = config.cache_dir() / "paintings" / f"{name}{Path(url).suffix or '.jpg'}"
+    if target.exists():
+        try:
+            _open_file(target)
+            return target
+        except ImageLoadError:
+            target.unlink(missing_ok=True)  # a broken cached copy: fetch it again
+    if config.offline():
+        reason = "NST_OFFLINE=1"
+    else:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            request = urllib.request.Request(url, headers={"User-Agent": "nst-course/1.0 (educational)"})
+            with config.network_timeout(), urllib.request.urlopen(request) as response:
+                data = response.read()
+            _decode(io.BytesIO(data), url)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+            return target
+        except (OSError, ImageLoadError, ValueError) as exc:
+            reason = f"download failed: {exc}"
+    config.notice(
+        f"painting:{name}",
+        f"{label} could not be fetched ({reason}); using the committed stand-in '{stand_in}' instead.",
+    )
+    return example_path(stand_in)
+
+
+def download_painting(name: str, max_dim: int | None = 512) -> tf.Tensor:
+    """Load a famous painting ('starry_night', 'great_wave', 'kandinsky'), downloaded once and cached."""
+    return load_img(painting_path(name), max_dim=max_dim)

@@ -1,0 +1,211 @@
+"""VGG19 as a feature extractor: layer names, weights (ImageNet, a local file or random He-normal), pooling."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from helpers import config
+from helpers.losses import gram_matrix
+
+#: The TF tutorial's content layer (also the course default).
+CONTENT_LAYERS = ["block5_conv2"]
+#: Gatys et al. (2015) reconstruct content from conv4_2, i.e. Keras' block4_conv2.
+PAPER_CONTENT_LAYERS = ["block4_conv2"]
+#: conv1_1 ... conv5_1: the style layers of the paper and the TF tutorial.
+STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
+#: The 16 convolution layers of VGG19, in order (5 blocks of 2, 2, 4, 4, 4).
+CONV_LAYERS = [
+    f"block{b}_conv{c}" for b, n in zip(range(1, 6), (2, 2, 4, 4, 4)) for c in range(1, n + 1)
+]
+#: Every layer name a feature can be taken from (convolutions and poolings), in order.
+ALL_LAYERS = [name for b in range(1, 6) for name in [n for n in CONV_LAYERS if n.startswith(f"block{b}_")] + [f"block{b}_pool"]]
+
+#: Where Keras publishes the ImageNet weights (without the classifier).
+IMAGENET_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
+    "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+)
+IMAGENET_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+IMAGENET_HASH = "253f8cb515780f3b799900260a226db6"
+
+#: Seed of the random He-normal weights, so every run and every machine gets the same network.
+RANDOM_SEED = 0
+
+WEIGHT_CHOICES = ("auto", "imagenet", "random", "<path to a Keras VGG19 .h5 file>")
+
+
+def preprocess(image: tf.Tensor) -> tf.Tensor:
+    """Turn [B, H, W, 3] RGB in [0, 1] into VGG19's input: BGR, 0-255, ImageNet mean subtracted."""
+    return tf.keras.applications.vgg19.preprocess_input(tf.cast(image, tf.float32) * 255.0)
+
+
+def imagenet_cache_path() -> Path:
+    """Where the ImageNet weights file lives once downloaded (inside the course cache)."""
+    return config.cache_dir() / "keras" / IMAGENET_FILE
+
+
+def _download_imagenet() -> Path:
+    """Download the ImageNet notop weights into the cache (with a time-out) and return the path."""
+    with config.network_timeout():
+        path = tf.keras.utils.get_file(
+            IMAGENET_FILE,
+            IMAGENET_URL,
+            cache_dir=str(config.cache_dir()),
+            cache_subdir="keras",
+            file_hash=IMAGENET_HASH,
+        )
+    return Path(path)
+
+
+def _imagenet_path() -> Path:
+    """The ImageNet weights: from the cache if present, else downloaded (raises OSError offline)."""
+    cached = imagenet_cache_path()
+    if cached.exists():
+        return cached
+    if config.offline():
+        raise OSError("NST_OFFLINE=1 and the weights are not in the cache")
+    return _download_imagenet()
+
+
+def resolve_weights(weights="auto") -> tuple[str, Path | None, str]:
+    """Decide which weights to use: returns (kind, file or None, a sentence saying what and why)."""
+    if isinstance(weights, Path) or (isinstance(weights, str) and weights not in ("auto", "imagenet", "random")):
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise ValueError(f"VGG19 weights file {path} does not exist (weights may be one of {', '.join(WEIGHT_CHOICES)})")
+        return "file", path, f"VGG19 weights from {path}."
+    if weights == "random":
+        return "random", None, f"VGG19 with random He-normal weights (seed {RANDOM_SEED}), as requested."
+    if weights == "imagenet":
+        try:
+            return "imagenet", _imagenet_path(), "VGG19 with ImageNet weights."
+        except Exception as exc:  # noqa: BLE001 - any download failure is reported the same way
+            raise OSError(f"could not get the VGG19 ImageNet weights ({exc}); use weights='auto' to fall back") from exc
+    if weights != "auto":
+        raise ValueError(f"unknown weights {weights!r}; use one of {', '.join(WEIGHT_CHOICES)}")
+    try:
+        return "imagenet", _imagenet_path(), "VGG19 with ImageNet weights."
+    except Exception as exc:  # noqa: BLE001
+        why = f"the ImageNet weights could not be downloaded ({_short(exc)})"
+    env_file = config.vgg19_weights_file()
+    if env_file is not None:
+        if env_file.is_file():
+            return "file", env_file, f"VGG19 weights from NST_VGG19_WEIGHTS={env_file}, because {why}."
+        why += f", and NST_VGG19_WEIGHTS={env_file} does not exist"
+    return (
+        "random",
+        None,
+        f"VGG19 with random He-normal weights (seed {RANDOM_SEED}), because {why}. "
+        "Random features still transfer style with L-BFGS (He, Wang & Hopcroft 2016), but results differ from ImageNet VGG19.",
+    )
+
+
+def _short(exc: Exception) -> str:
+    """A one-line summary of an exception for notices."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+def _he_normal_(model: tf.keras.Model, seed: int) -> None:
+    """Redraw every conv kernel from N(0, 2/fan_in) and zero the biases, in place."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.Conv2D):
+            kernel, bias = layer.get_weights()
+            fan_in = int(np.prod(kernel.shape[:-1]))
+            kernel = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=kernel.shape).astype(np.float32)
+            layer.set_weights([kernel, np.zeros_like(bias)])
+
+
+@functools.lru_cache(maxsize=8)
+def _base_model(kind: str, path: str | None, pooling: str) -> tf.keras.Model:
+    """Build (once per setting) the convolutional part of VGG19 with the chosen weights and pooling."""
+    if kind == "random":
+        base = tf.keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
+        _he_normal_(base, RANDOM_SEED)
+    else:
+        try:
+            base = tf.keras.applications.VGG19(include_top=False, weights=path, input_shape=(None, None, 3))
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"{path}: not a usable Keras VGG19 weights file ({_short(exc)})") from exc
+    base.trainable = False
+    if pooling == "max":
+        return base
+    inputs = tf.keras.Input(shape=(None, None, 3), name="vgg19_input")
+    x = inputs
+    for layer in base.layers[1:]:
+        if isinstance(layer, tf.keras.layers.MaxPooling2D):
+            x = tf.keras.layers.AveragePooling2D(layer.pool_size, layer.strides, layer.padding, name=layer.name)(x)
+        else:
+            x = layer(x)
+    model = tf.keras.Model(inputs, x, name="vgg19_avgpool")
+    model.trainable = False
+    return model
+
+
+def load_vgg19(weights="auto", pooling: str = "max") -> tf.keras.Model:
+    """VGG19's convolutional part (input: preprocessed BGR), with a one-time notice of which weights were used."""
+    if pooling not in ("max", "avg"):
+        raise ValueError(f"pooling must be 'max' or 'avg', not {pooling!r}")
+    kind, path, sentence = resolve_weights(weights)
+    config.notice("vgg19", sentence)
+    model = _base_model(kind, str(path) if path else None, pooling)
+    return model
+
+
+def weights_kind(weights="auto") -> str:
+    """'imagenet', 'file' or 'random': what `weights` resolves to on this machine right now."""
+    return resolve_weights(weights)[0]
+
+
+def check_layers(layer_names) -> list[str]:
+    """Return the names as a list, or raise ValueError listing the valid VGG19 layer names."""
+    if isinstance(layer_names, str):
+        layer_names = [layer_names]
+    layer_names = list(layer_names)
+    unknown = [n for n in layer_names if n not in ALL_LAYERS]
+    if unknown:
+        raise ValueError(f"unknown VGG19 layer(s) {unknown}; valid names are: {', '.join(ALL_LAYERS)}")
+    if not layer_names:
+        raise ValueError("at least one layer name is needed")
+    return layer_names
+
+
+def vgg_layers(layer_names, weights="auto", pooling: str = "max") -> tf.keras.Model:
+    """A model from preprocessed images to the outputs of `layer_names`; it stops at the deepest one needed."""
+    layer_names = check_layers(layer_names)
+    base = load_vgg19(weights, pooling)
+    outputs = [base.get_layer(name).output for name in layer_names]
+    model = tf.keras.Model(base.input, outputs)
+    model.trainable = False
+    return model
+
+
+class StyleContentModel(tf.keras.models.Model):
+    """Maps an image in [0, 1] to {'style': {layer: Gram [B, C, C]}, 'content': {layer: features [B, h, w, C]}}."""
+
+    def __init__(self, style_layers=None, content_layers=None, weights="auto", pooling: str = "max"):
+        super().__init__()
+        self.style_layers = check_layers(STYLE_LAYERS if style_layers is None else style_layers)
+        self.content_layers = check_layers(CONTENT_LAYERS if content_layers is None else content_layers)
+        self.weights_kind = resolve_weights(weights)[0]
+        self.pooling = pooling
+        self.vgg = vgg_layers(self.style_layers + self.content_layers, weights, pooling)
+        self.vgg.trainable = False
+        self.num_style_layers = len(self.style_layers)
+
+    def call(self, inputs):
+        """Expects [B, H, W, 3] float in [0, 1]."""
+        outputs = self.vgg(preprocess(inputs))
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        style_outputs = outputs[: self.num_style_layers]
+        content_outputs = outputs[self.num_style_layers :]
+        return {
+            "content": dict(zip(self.content_layers, content_outputs)),
+            "style": {name: gram_matrix(out) for name, out in zip(self.style_layers, style_outputs)},
+        }

@@ -1,0 +1,81 @@
+"""Every notebook: stored without outputs, follows the course skeleton, and runs in smoke mode."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from helpers import runner
+
+NOTEBOOKS = runner.notebook_paths()
+IDS = [p.name for p in NOTEBOOKS]
+NAV = re.compile(r"\[Contents\]\(\.\./README\.md(#[^)]*)?\)")
+
+
+def _cells(path):
+    """The notebook's cells as parsed JSON."""
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _source(cell):
+    """A cell's source as one string."""
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks/NN_*.ipynb found"
+    assert NOTEBOOKS[0].name.startswith("00_")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_without_outputs(path):
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{path.name} cell {i} has outputs; clear them before committing"
+            assert cell.get("execution_count") is None, f"{path.name} cell {i} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_follows_the_skeleton(path):
+    cells = _cells(path)
+    first, last = cells[0], cells[-1]
+    assert first["cell_type"] == "markdown" and _source(first).lstrip().startswith("# "), "first cell must be the H1 title"
+    assert NAV.search(_source(first)), "navigation line missing at the top"
+    assert last["cell_type"] == "markdown" and NAV.search(_source(last)), "navigation line missing at the bottom"
+    headings = [
+        line.lstrip("#").strip().lower()
+        for c in cells
+        if c["cell_type"] == "markdown"
+        for line in _source(c).splitlines()
+        if line.startswith("#")
+    ]
+    for needed in ("setup", "parameters", "summary", "exercises"):
+        assert any(h.startswith(needed) or needed in h for h in headings), f"no '{needed}' heading"
+    tagged = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, "exactly one code cell must be tagged 'parameters'"
+    first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
+    code_before = sum(1 for c in cells[: tagged[0]] if c["cell_type"] == "code")
+    assert code_before <= 2, f"the parameters cell should come early (it is code cell #{code_before + 1}, first code at {first_code})"
+    assert "SMOKE" in _source(cells[tagged[0]]), "the parameters cell must shrink work in smoke mode"
+    overview = " ".join(_source(c) for c in cells[:3] if c["cell_type"] == "markdown").lower()
+    assert "min" in overview or "second" in overview, "the overview must say how long the notebook takes"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_runs_in_smoke_mode(path, tmp_path):
+    nb, seconds = runner.execute_notebook(path, smoke=True, timeout=600)
+    errors = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
+    ]
+    assert not errors, errors
+    executed = [c for c in nb.cells if c.cell_type == "code" and c.get("execution_count")]
+    assert executed, "no cell was executed"
+    print(f"{path.name}: {seconds:.1f} s in smoke mode")
