@@ -31,6 +31,10 @@ IMAGENET_URL = (
 )
 IMAGENET_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 IMAGENET_HASH = "253f8cb515780f3b799900260a226db6"
+#: The full network with its ImageNet classifier (548 MB), used only for the top-5 sanity check.
+CLASSIFIER_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels.h5"
+CLASSIFIER_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels.h5"
+CLASSIFIER_HASH = "cbe5617147190e668d6c5d5026f83318"
 
 #: Seed of the random He-normal weights, so every run and every machine gets the same network.
 RANDOM_SEED = 0
@@ -48,17 +52,22 @@ def imagenet_cache_path() -> Path:
     return config.cache_dir() / "keras" / IMAGENET_FILE
 
 
-def _download_imagenet() -> Path:
-    """Download the ImageNet notop weights into the cache (with a time-out) and return the path."""
+def _download_imagenet(classifier: bool = False) -> Path:
+    """Download the ImageNet weights (notop, or with the classifier) into the cache, with a time-out."""
+    name, url, digest = (CLASSIFIER_FILE, CLASSIFIER_URL, CLASSIFIER_HASH) if classifier else (IMAGENET_FILE, IMAGENET_URL, IMAGENET_HASH)
     with config.network_timeout():
-        path = tf.keras.utils.get_file(
-            IMAGENET_FILE,
-            IMAGENET_URL,
-            cache_dir=str(config.cache_dir()),
-            cache_subdir="keras",
-            file_hash=IMAGENET_HASH,
-        )
+        path = tf.keras.utils.get_file(name, url, cache_dir=str(config.cache_dir()), cache_subdir="keras", file_hash=digest)
     return Path(path)
+
+
+def load_classifier() -> tf.keras.Model:
+    """The full VGG19 with its ImageNet classifier (for the top-5 sanity check); raises OSError when unavailable."""
+    cached = config.cache_dir() / "keras" / CLASSIFIER_FILE
+    if not cached.exists():
+        if config.offline():
+            raise OSError("NST_OFFLINE=1 and the VGG19 classifier weights are not in the cache")
+        cached = _download_imagenet(classifier=True)
+    return tf.keras.applications.VGG19(include_top=True, weights=str(cached))
 
 
 def _imagenet_path() -> Path:
@@ -87,6 +96,12 @@ def resolve_weights(weights="auto") -> tuple[str, Path | None, str]:
             raise OSError(f"could not get the VGG19 ImageNet weights ({exc}); use weights='auto' to fall back") from exc
     if weights != "auto":
         raise ValueError(f"unknown weights {weights!r}; use one of {', '.join(WEIGHT_CHOICES)}")
+    return _resolve_auto(config.offline(), str(config.cache_dir()), str(config.vgg19_weights_file()))
+
+
+@functools.lru_cache(maxsize=4)
+def _resolve_auto(offline: bool, cache: str, env_file: str) -> tuple[str, Path | None, str]:
+    """Resolve weights="auto" once per setting, so a failed download is not retried on every call."""
     try:
         return "imagenet", _imagenet_path(), "VGG19 with ImageNet weights."
     except Exception as exc:  # noqa: BLE001
@@ -140,8 +155,10 @@ def _base_model(kind: str, path: str | None, pooling: str) -> tf.keras.Model:
     for layer in base.layers[1:]:
         if isinstance(layer, tf.keras.layers.MaxPooling2D):
             x = tf.keras.layers.AveragePooling2D(layer.pool_size, layer.strides, layer.padding, name=layer.name)(x)
-        else:
-            x = layer(x)
+        else:  # a fresh copy with the same weights, so each layer belongs to one graph only
+            copy = type(layer).from_config(layer.get_config())
+            x = copy(x)
+            copy.set_weights(layer.get_weights())
     model = tf.keras.Model(inputs, x, name="vgg19_avgpool")
     model.trainable = False
     return model

@@ -1,0 +1,60 @@
+"""Shared machinery for the exercise checks: call the student's function, compare with the reference, explain."""
+
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+
+
+def report(name: str, problems: list[str]) -> bool:
+    """Print ✓ when `problems` is empty, else ✗ and each problem; return True when there are none."""
+    if not problems:
+        print(f"✓ {name}: matches the reference.")
+        return True
+    print(f"✗ {name}: does not match the reference yet.")
+    for problem in problems:
+        print(f"   - {problem}")
+    return False
+
+
+def call(fn, *args, **kwargs):
+    """Call the student's function; return (result, None) or (None, a one-line description of the error)."""
+    try:
+        return fn(*args, **kwargs), None
+    except Exception as exc:  # noqa: BLE001 - any error in student code is reported, not raised
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        return None, f"raised {type(exc).__name__}: {exc} (line {frame.lineno} of {frame.filename})"
+
+
+def compare(got, want, *, rtol: float = 1e-4, atol: float = 1e-6) -> list[str]:
+    """Explain how `got` differs from `want` (type, shape, NaN, scale, transpose, values); [] when they agree."""
+    try:
+        got_arr = np.asarray(got, dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001
+        return [f"returned {type(got).__name__}, which is not a tensor or array ({exc})"]
+    want_arr = np.asarray(want, dtype=np.float64)
+    if got_arr.shape != want_arr.shape:
+        hint = ""
+        if got_arr.size == want_arr.size:
+            hint = " (same number of values: check the axes or a reshape)"
+        elif got_arr.ndim == want_arr.ndim - 1:
+            hint = " (the batch axis is missing)"
+        return [f"shape is {got_arr.shape}, expected {want_arr.shape}{hint}"]
+    if not np.all(np.isfinite(got_arr)):
+        return ["the result contains NaN or infinite values"]
+    if np.allclose(got_arr, want_arr, rtol=rtol, atol=atol):
+        return []
+    problems = []
+    denom = np.sum(want_arr * want_arr)
+    if denom > 0:
+        scale = float(np.sum(got_arr * want_arr) / denom)
+        if abs(scale) > 1e-12 and np.allclose(got_arr, scale * want_arr, rtol=1e-3, atol=atol):
+            problems.append(f"right up to a constant factor: yours is {scale:.6g} x the reference (check the normalisation)")
+    if got_arr.ndim >= 2 and got_arr.shape[-1] == got_arr.shape[-2]:
+        if np.allclose(np.swapaxes(got_arr, -1, -2), want_arr, rtol=rtol, atol=atol):
+            problems.append("it is the transpose of the reference (check the einsum/matmul axes)")
+    if not problems:
+        err = np.max(np.abs(got_arr - want_arr))
+        problems.append(f"values differ: largest absolute difference {err:.4g} (reference values range {want_arr.min():.4g} to {want_arr.max():.4g})")
+    return problems

@@ -1,0 +1,27 @@
+"""Exercise checks for notebook 00 (getting started)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers.check._common import report
+
+__all__ = ["image_tensor"]
+
+
+def image_tensor(image, max_dim: int | None = None) -> bool:
+    """Check that `image` is what the course's functions expect: [1, H, W, 3] float32 in [0, 1], long side <= max_dim."""
+    problems = []
+    shape = tuple(getattr(image, "shape", ()))
+    dtype = str(getattr(image, "dtype", type(image).__name__))
+    if len(shape) != 4 or shape[0] != 1 or shape[-1] != 3:
+        problems.append(f"shape is {shape}, expected (1, H, W, 3): one image, height, width, RGB")
+    if "float32" not in dtype:
+        problems.append(f"dtype is {dtype}, expected float32 (images.load_img converts for you)")
+    if not problems:
+        arr = np.asarray(image)
+        if arr.min() < 0 or arr.max() > 1:
+            problems.append(f"values range from {arr.min():.3g} to {arr.max():.3g}, expected [0, 1] (divide uint8 by 255)")
+        if max_dim is not None and max(shape[1:3]) > max_dim:
+            problems.append(f"the long side is {max(shape[1:3])} px, more than max_dim={max_dim}")
+    return report("image_tensor", problems)

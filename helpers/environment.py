@@ -1,0 +1,38 @@
+"""What this machine offers the course: TensorFlow, GPU, and which models and paintings are real or fallbacks."""
+
+from __future__ import annotations
+
+import platform
+
+import tensorflow as tf
+
+from helpers import config
+
+
+def summary_line() -> str:
+    """One line for a notebook's setup cell: TensorFlow version, GPU, mode and network setting."""
+    gpus = tf.config.list_physical_devices("GPU")
+    gpu = f"{len(gpus)} GPU(s)" if gpus else "no GPU (CPU only)"
+    return f"TensorFlow {tf.__version__} | {gpu} | {config.describe()}"
+
+
+def check_environment(load_hub: bool = True) -> dict[str, str]:
+    """Report Python, TensorFlow, GPU, VGG19 weights, the Hub model and the paintings, each as 'what and why'."""
+    from helpers import images, vgg
+
+    gpus = tf.config.list_physical_devices("GPU")
+    report = {
+        "Python": platform.python_version(),
+        "TensorFlow": tf.__version__,
+        "GPU": ", ".join(g.name for g in gpus) if gpus else "none: everything runs on the CPU",
+        "Mode": config.describe(),
+        "VGG19 weights": vgg.resolve_weights("auto")[2],
+    }
+    if load_hub:
+        from helpers import hub
+
+        report["Stylization model"] = hub.load_hub_module().source
+    for name in images.PAINTINGS:
+        path = images.painting_path(name)
+        report[f"Painting '{name}'"] = "downloaded" if config.cache_dir() in path.parents else f"stand-in {path.name}"
+    return report

@@ -1,0 +1,111 @@
+"""helpers.losses: Gram matrices, the paper's and the tutorial's losses, total variation, and gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import losses, vgg
+
+
+def _features(seed=0, shape=(1, 6, 5, 4)):
+    return tf.random.stateless_normal(shape, seed=(seed, 1))
+
+
+def test_gram_matches_explicit_sum():
+    f = _features()
+    g = losses.gram_matrix(f, normalize=False).numpy()[0]
+    flat = f.numpy()[0].reshape(-1, 4)  # F^T with M = H*W rows, N = C columns
+    np.testing.assert_allclose(g, flat.T @ flat, rtol=1e-5)
+    gn = losses.gram_matrix(f).numpy()[0]
+    np.testing.assert_allclose(gn, flat.T @ flat / 30, rtol=1e-5)
+
+
+def test_gram_symmetric_positive_semidefinite():
+    g = losses.gram_matrix(_features(3, (2, 9, 7, 16))).numpy()
+    assert g.shape == (2, 16, 16)
+    for m in g:
+        np.testing.assert_allclose(m, m.T, rtol=1e-5, atol=1e-6)
+        assert np.linalg.eigvalsh(m).min() > -1e-4
+
+
+def test_gram_rejects_wrong_rank():
+    with pytest.raises(ValueError, match=r"\[B, H, W, C\]"):
+        losses.gram_matrix(tf.zeros((5, 4)))
+
+
+def test_content_loss_forms():
+    f, p = _features(1), _features(2)
+    diff = (f - p).numpy()
+    assert float(losses.content_loss(f, p, form="paper")) == pytest.approx(0.5 * np.sum(diff**2), rel=1e-5)
+    assert float(losses.content_loss(f, p)) == pytest.approx(np.mean(diff**2), rel=1e-5)
+    assert float(losses.content_loss(f, f, form="paper")) == 0.0
+
+
+def test_paper_style_form_equals_raw_gram_formula():
+    """E_l = 1/(4 N^2 M^2) sum (G - A)^2 with raw Gram matrices equals form='paper' on location-normalised ones."""
+    f, s = _features(4, (1, 6, 5, 8)), _features(5, (1, 6, 5, 8))
+    n, m = 8, 30
+    g_raw, a_raw = losses.gram_matrix(f, normalize=False).numpy(), losses.gram_matrix(s, normalize=False).numpy()
+    expected = np.sum((g_raw - a_raw) ** 2) / (4 * n**2 * m**2)
+    got = losses.style_layer_loss(losses.gram_matrix(f), losses.gram_matrix(s), form="paper")
+    assert float(got) == pytest.approx(expected, rel=1e-5)
+
+
+def test_style_loss_weights_and_relative_form():
+    a = {"l1": losses.gram_matrix(_features(6)), "l2": losses.gram_matrix(_features(7, (1, 3, 3, 6)))}
+    b = {"l1": losses.gram_matrix(_features(8)), "l2": losses.gram_matrix(_features(9, (1, 3, 3, 6)))}
+    e1 = float(losses.style_layer_loss(a["l1"], b["l1"]))
+    e2 = float(losses.style_layer_loss(a["l2"], b["l2"]))
+    assert float(losses.style_loss(a, b)) == pytest.approx((e1 + e2) / 2, rel=1e-5)
+    assert float(losses.style_loss(a, b, {"l1": 1.0, "l2": 0.0})) == pytest.approx(e1, rel=1e-5)
+    assert float(losses.style_loss(a, b, [0.0, 3.0])) == pytest.approx(3 * e2, rel=1e-5)
+    rel = float(losses.style_layer_loss(a["l1"], b["l1"], form="relative"))
+    assert rel == pytest.approx(np.sum((a["l1"] - b["l1"]).numpy() ** 2) / np.sum(b["l1"].numpy() ** 2), rel=1e-5)
+    # the relative form does not care about the features' overall scale
+    scaled = float(losses.style_layer_loss(a["l1"] * 100, b["l1"] * 100, form="relative"))
+    assert scaled == pytest.approx(rel, rel=1e-4)
+    with pytest.raises(ValueError, match="2 style layers"):
+        losses.style_loss(a, b, [1.0])
+    with pytest.raises(ValueError, match=">= 0"):
+        losses.style_loss(a, b, [1.0, -1.0])
+    with pytest.raises(ValueError, match="unknown loss form"):
+        losses.style_loss(a, b, form="median")
+    with pytest.raises(ValueError, match="targets have"):
+        losses.style_loss(a, {"l1": b["l1"]})
+
+
+def test_total_variation_matches_tf():
+    img = tf.random.stateless_uniform((2, 17, 13, 3), seed=(1, 2))
+    assert float(losses.total_variation_loss(img)) == pytest.approx(float(tf.reduce_sum(tf.image.total_variation(img))), rel=1e-5)
+    assert float(losses.total_variation_loss(tf.ones((1, 8, 8, 3)))) == 0.0
+    x, y = losses.high_pass_x_y(img)
+    assert x.shape == (2, 17, 12, 3) and y.shape == (2, 16, 13, 3)
+
+
+def test_style_content_loss_is_weighted_sum_with_tutorial_defaults():
+    model = vgg.StyleContentModel(weights="random")
+    content = tf.random.stateless_uniform((1, 48, 48, 3), seed=(3, 4))
+    style = tf.random.stateless_uniform((1, 48, 48, 3), seed=(5, 6))
+    s_t, c_t = model(style)["style"], model(content)["content"]
+    out = model(content)
+    total, parts = losses.style_content_loss(out, s_t, c_t, return_parts=True)
+    assert float(parts["content"]) == pytest.approx(0.0, abs=1e-6)
+    expected_style = 1e-2 * np.mean([np.mean((out["style"][k] - s_t[k]).numpy() ** 2) for k in s_t])
+    assert float(parts["style"]) == pytest.approx(expected_style, rel=1e-4)
+    assert float(total) == pytest.approx(float(parts["style"] + parts["content"]), rel=1e-6)
+
+
+def test_gradient_finite_and_nonzero():
+    model = vgg.StyleContentModel(weights="random")
+    content = tf.random.stateless_uniform((1, 48, 48, 3), seed=(7, 8))
+    style = tf.random.stateless_uniform((1, 48, 48, 3), seed=(9, 10))
+    s_t, c_t = model(style)["style"], model(content)["content"]
+    image = tf.Variable(tf.random.stateless_uniform((1, 48, 48, 3), seed=(11, 12)))
+    for form in losses.FORMS:
+        with tf.GradientTape() as tape:
+            loss = losses.style_content_loss(model(image), s_t, c_t, form=form)
+        grad = tape.gradient(loss, image).numpy()
+        assert np.all(np.isfinite(grad)), form
+        assert np.abs(grad).max() > 0, form
