@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks
+	TF_CPP_MIN_LOG_LEVEL=$${TF_CPP_MIN_LOG_LEVEL:-2} $(VENV)/bin/jupyter lab notebooks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check helpers tests benchmarks images

@@ -25,7 +25,7 @@ def check_environment(load_hub: bool = True) -> dict[str, str]:
         "Python": platform.python_version(),
         "TensorFlow": tf.__version__,
         "GPU": ", ".join(g.name for g in gpus) if gpus else "none: everything runs on the CPU",
-        "Mode": config.describe(),
+        "Settings": config.describe(),
         "VGG19 weights": vgg.resolve_weights("auto")[2],
     }
     if load_hub:

@@ -71,6 +71,7 @@ def execute_notebook(path, out_dir=None, smoke: bool | None = None, timeout: int
     if model_log is not None:
         env["NST_MODEL_LOG"] = str(model_log)
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))  # keep TF's C++ start-up log out of the pages
     client = NotebookClient(
         nb,
         timeout=timeout,

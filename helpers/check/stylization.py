@@ -1,0 +1,101 @@
+"""Exercise checks for notebook 02 (the TF-Hub arbitrary stylization model): style-vector arithmetic and the style blur.
+
+What the student's functions take and return (the exercise text in the notebook says the same):
+
+* ``interpolate(v1, v2, t)``: two style vectors ``[1, 1, 1, 100]`` and a number 0 <= t <= 1 -> ``(1 - t) v1 + t v2``.
+* ``blend(vectors, weights)``: a list of style vectors and a list of weights -> ``sum_i w_i v_i``; it must raise a
+  ``ValueError`` when the weights do not sum to 1 (helpers.magenta.blend does the same).
+* ``blur_style(style)``: a style image ``[1, H, W, 3]`` -> the same size, each pixel the mean of its 3x3 neighbourhood
+  (``tf.nn.avg_pool`` with stride 1 and SAME padding, as in the TF-Hub colab).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from helpers import magenta
+from helpers.check._common import call, compare, report
+
+_NONE = "returned None: write the function body and `return` the result"
+
+__all__ = ["interpolate", "blend", "blur_style"]
+
+
+def _vectors(n: int, seed: int) -> list[tf.Tensor]:
+    """n random style vectors [1, 1, 1, 100] (float32)."""
+    rng = np.random.default_rng(seed)
+    return [tf.constant(rng.normal(0.0, 1.0, (1, 1, 1, 100)).astype(np.float32)) for _ in range(n)]
+
+
+def interpolate(fn) -> bool:
+    """Check fn(v1, v2, t) == (1 - t) * v1 + t * v2 for several t; print ✓ or what differs."""
+    name = "interpolate"
+    v1, v2 = _vectors(2, seed=0)
+    for t in (0.0, 0.3, 0.5, 1.0):
+        got, error = call(fn, v1, v2, t)
+        if error:
+            return report(name, [f"with t = {t} it {error}"])
+        if got is None:
+            return report(name, [_NONE])
+        want = magenta.interpolate(v1, v2, t)
+        problems = compare(got, want, rtol=1e-5, atol=1e-6)
+        if problems:
+            if not compare(got, magenta.interpolate(v2, v1, t), rtol=1e-5, atol=1e-6):
+                problems = [f"with t = {t} you return t * v1 + (1 - t) * v2: t = 0 should give v1 and t = 1 give v2"]
+            else:
+                problems = [f"with t = {t}: {p}" for p in problems]
+            return report(name, problems)
+    return report(name, [])
+
+
+def blend(fn) -> bool:
+    """Check fn(vectors, weights) == sum_i w_i v_i, and that weights not summing to 1 raise ValueError."""
+    name = "blend"
+    vs = _vectors(3, seed=1)
+    for weights in ([0.2, 0.3, 0.5], [1.0, 0.0, 0.0], [0.6, 0.2, 0.2]):
+        got, error = call(fn, vs, weights)
+        if error:
+            return report(name, [f"with weights {weights} it {error}"])
+        if got is None:
+            return report(name, [_NONE])
+        want = magenta.blend(vs, weights)
+        problems = compare(got, want, rtol=1e-5, atol=1e-6)
+        if problems:
+            return report(name, [f"with weights {weights}: {p}" for p in problems])
+    problems = []
+    for bad in ([0.5, 0.5, 0.5], [0.2, 0.2, 0.2]):
+        try:
+            fn(vs, bad)
+        except ValueError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - the student's own error type is reported
+            problems.append(f"with weights {bad} it raised {type(exc).__name__}; raise a ValueError instead")
+            continue
+        problems.append(f"weights {bad} sum to {sum(bad):g}, not 1, but no ValueError was raised")
+    return report(name, problems)
+
+
+def blur_style(fn) -> bool:
+    """Check fn(style [1, H, W, 3]) is the 3x3 average pool with stride 1 and SAME padding; print ✓ or what differs."""
+    name = "blur_style"
+    rng = np.random.default_rng(2)
+    for shape in ((1, 9, 7, 3), (1, 16, 16, 3)):
+        style = tf.constant(rng.random(shape, dtype=np.float32))
+        got, error = call(fn, style)
+        if error:
+            return report(name, [f"for a style of shape {list(shape)} it {error}"])
+        if got is None:
+            return report(name, [_NONE])
+        want = tf.nn.avg_pool(style, ksize=[3, 3], strides=[1, 1], padding="SAME")
+        problems = compare(got, want, rtol=1e-5, atol=1e-6)
+        if problems:
+            got_arr = np.asarray(got) if not problems[0].startswith("shape") else None
+            if got_arr is not None:
+                inner = np.allclose(got_arr[:, 1:-1, 1:-1], want.numpy()[:, 1:-1, 1:-1], atol=1e-5)
+                if inner:
+                    problems = ["the inside is right but the border differs: use padding='SAME' (average over the pixels that exist)"]
+            elif np.asarray(got).shape[1:3] != shape[1:3]:
+                problems = [f"{problems[0]}: use strides=1 and padding='SAME' so the size does not change"]
+            return report(name, problems)
+    return report(name, [])

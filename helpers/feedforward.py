@@ -1,0 +1,445 @@
+"""Fast style transfer (Johnson et al. 2016): a small image transformation network and its perceptual-loss training.
+
+The network maps a photo to a stylised photo in one forward pass:
+
+    9x9 conv -> two stride-2 3x3 convs -> 5 residual blocks -> two (2x nearest upsample + 3x3 conv) -> 9x9 conv -> sigmoid
+
+Every convolution but the last is followed by instance normalisation (Ulyanov et al. 2016) and a ReLU. Upsampling is
+"resize-convolution" (Odena et al. 2016), which avoids the checkerboard pattern of transposed convolutions. Inputs of
+any size at least ``MIN_SIDE`` are reflect-padded to a multiple of 4 and the output is cropped back, so the output
+always has the input's shape.
+
+Training uses the perceptual loss: VGG19 content loss against the input photo, Gram style loss against ONE style
+image, and total variation, over many content images. The content images are random crops, flips and colour jitter
+of the committed photos (no dataset download).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from helpers import images, losses, vgg
+
+#: Smallest side the network accepts: two stride-2 convolutions leave a 4x4 map for the residual blocks.
+MIN_SIDE = 16
+#: Channels of the three downsampling convolutions (Johnson et al. use 32, 64, 128; the default is half, for a CPU).
+DEFAULT_FILTERS = (16, 32, 64)
+#: Number of residual blocks, as in Johnson et al. (2016).
+NUM_RESIDUAL = 5
+#: The committed content photos the network trains on by default ("coffee" is held out as an unseen test image).
+TRAIN_CONTENT = ("astronaut", "grace_hopper", "cat", "rocket")
+#: Default loss weights for form="relative", chosen by eye on short CPU runs with random He-normal VGG19 weights.
+STYLE_WEIGHT = 1.0
+CONTENT_WEIGHT = 2.0
+TV_WEIGHT = 3e-2
+
+_FILE_KIND = "nst-transform-net"
+
+
+class NetworkFileError(ValueError):
+    """A saved network file is missing, unreadable or not a transformation network; the message names the file."""
+
+
+def instance_norm(x: tf.Tensor, epsilon: float = 1e-5) -> tf.Tensor:
+    """Normalise each image and channel of [B, H, W, C] to mean 0, variance 1 over H and W (no learned scale)."""
+    x = tf.convert_to_tensor(x, tf.float32)
+    if x.shape.rank != 4:
+        raise ValueError(f"instance_norm expects [B, H, W, C], got shape {x.shape}")
+    mean, variance = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+    return (x - mean) * tf.math.rsqrt(variance + epsilon)
+
+
+def batch_norm(x: tf.Tensor, epsilon: float = 1e-5) -> tf.Tensor:
+    """Normalise each channel of [B, H, W, C] over the whole batch and H, W (training-mode batch norm, no scale)."""
+    x = tf.convert_to_tensor(x, tf.float32)
+    if x.shape.rank != 4:
+        raise ValueError(f"batch_norm expects [B, H, W, C], got shape {x.shape}")
+    mean, variance = tf.nn.moments(x, axes=[0, 1, 2], keepdims=True)
+    return (x - mean) * tf.math.rsqrt(variance + epsilon)
+
+
+class InstanceNormalization(tf.keras.layers.Layer):
+    """Instance normalisation with a learned per-channel scale gamma and shift beta: gamma * instance_norm(x) + beta."""
+
+    def __init__(self, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        """Create gamma (ones) and beta (zeros), one per channel."""
+        channels = int(input_shape[-1])
+        self.gamma = self.add_weight(name="gamma", shape=(channels,), initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros")
+
+    def call(self, inputs):
+        """[B, H, W, C] -> [B, H, W, C]."""
+        return instance_norm(inputs, self.epsilon) * self.gamma + self.beta
+
+    def get_config(self):
+        """Keras config (for cloning)."""
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+class ConvLayer(tf.keras.layers.Layer):
+    """Reflection padding + convolution (+ instance norm + ReLU unless `last`); optional 2x nearest upsample first."""
+
+    def __init__(self, filters, kernel_size, strides=1, upsample=False, last=False, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.pad = kernel_size // 2
+        self.upsample = upsample
+        self.last = last
+        init = tf.keras.initializers.GlorotUniform(seed=seed)
+        self.conv = tf.keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="valid", kernel_initializer=init)
+        self.norm = None if last else InstanceNormalization()
+
+    def call(self, x):
+        """[B, H, W, C] -> [B, H', W', filters]."""
+        if self.upsample:
+            x = tf.repeat(tf.repeat(x, 2, axis=1), 2, axis=2)
+        p = self.pad
+        x = self.conv(tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT"))
+        if self.last:
+            return x
+        return tf.nn.relu(self.norm(x))
+
+
+class ResidualBlock(tf.keras.layers.Layer):
+    """x + IN(conv(ReLU(IN(conv(x))))), with 3x3 reflect-padded convolutions, as in Johnson et al.'s supplement."""
+
+    def __init__(self, filters, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.conv1 = ConvLayer(filters, 3, seed=seed)
+        self.conv2 = ConvLayer(filters, 3, last=True, seed=None if seed is None else seed + 1)
+        self.norm2 = InstanceNormalization()
+
+    def call(self, x):
+        """[B, H, W, C] -> [B, H, W, C]."""
+        return x + self.norm2(self.conv2(self.conv1(x)))
+
+
+class TransformNet(tf.keras.Model):
+    """Johnson-style image transformation network: [B, H, W, 3] in [0, 1] -> [B, H, W, 3] in [0, 1], any H, W >= 16."""
+
+    def __init__(self, filters=DEFAULT_FILTERS, num_residual: int = NUM_RESIDUAL, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        filters = tuple(int(f) for f in filters)
+        if len(filters) != 3 or min(filters) < 1:
+            raise ValueError(f"filters must be three positive channel counts, got {filters}")
+        if int(num_residual) < 0:
+            raise ValueError(f"num_residual must be >= 0, got {num_residual}")
+        self.filters, self.num_residual, self.seed = filters, int(num_residual), int(seed)
+        f0, f1, f2 = filters
+        s = 1000 * self.seed
+        self.down = [ConvLayer(f0, 9, seed=s + 1), ConvLayer(f1, 3, strides=2, seed=s + 2), ConvLayer(f2, 3, strides=2, seed=s + 3)]
+        self.res = [ResidualBlock(f2, seed=s + 10 + 2 * i) for i in range(self.num_residual)]
+        self.up = [ConvLayer(f1, 3, upsample=True, seed=s + 30), ConvLayer(f0, 3, upsample=True, seed=s + 31)]
+        self.out = ConvLayer(3, 9, last=True, seed=s + 32)
+        self(tf.zeros([1, 32, 32, 3]))  # create the weights now, so they can be counted, saved and loaded
+        self._compiled = None
+
+    def call(self, inputs):
+        """Stylise a batch: reflect-pad to a multiple of 4, run the network, crop back to the input size."""
+        x = tf.convert_to_tensor(inputs, tf.float32)
+        shape = tf.shape(x)
+        height, width = shape[1], shape[2]
+        pad_h, pad_w = (-height) % 4, (-width) % 4
+        x = tf.pad(x, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="SYMMETRIC")
+        for layer in self.down + self.res + self.up:
+            x = layer(x)
+        x = tf.sigmoid(self.out(x))
+        return x[:, :height, :width, :]
+
+    def infer(self, images):
+        """Inference through one tf.function traced for any size: [B, H, W, 3] in [0, 1] -> [B, H, W, 3] in [0, 1]."""
+        if self._compiled is None:
+            spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+            self._compiled = tf.function(lambda x: self(x, training=False), input_signature=[spec])
+        return self._compiled(tf.convert_to_tensor(images, tf.float32))
+
+    def get_config(self):
+        """The architecture (what `load_network` needs to rebuild it)."""
+        return {"filters": list(self.filters), "num_residual": self.num_residual, "seed": self.seed}
+
+
+def check_input(image, name: str = "image") -> tf.Tensor:
+    """Return `image` as a [B, H, W, 3] float32 tensor, or raise ValueError saying what is wrong with it."""
+    try:
+        x = tf.convert_to_tensor(image, tf.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: not a tensor or array of numbers ({exc})") from None
+    if x.shape.rank == 3:
+        x = x[None]
+    if x.shape.rank != 4 or x.shape[-1] != 3:
+        raise ValueError(f"{name}: expected shape [B, H, W, 3] (or [H, W, 3]), got {tuple(x.shape)}")
+    if min(int(x.shape[1]), int(x.shape[2])) < MIN_SIDE:
+        raise ValueError(f"{name}: {x.shape[2]}x{x.shape[1]} px is too small; the network needs at least {MIN_SIDE} px on each side")
+    return x
+
+
+def stylize(net: TransformNet, image) -> tf.Tensor:
+    """One forward pass: [B, H, W, 3] (or [H, W, 3]) in [0, 1] -> [B, H, W, 3] in [0, 1]."""
+    return net.infer(check_input(image))
+
+
+def count_params(net: tf.keras.Model) -> int:
+    """Number of trainable scalars in a network."""
+    return int(sum(np.prod(v.shape) for v in net.trainable_variables))
+
+
+def time_forward(net, image, repeats: int = 3) -> float:
+    """Median seconds of one forward pass of `net` (a TransformNet or any function of an image) on `image`, after a warm-up."""
+    fn = net.infer if isinstance(net, TransformNet) else net
+    if not callable(fn):
+        raise ValueError(f"net must be a TransformNet or a function of an image, got {type(net).__name__}")
+    np.asarray(fn(image))
+    times = []
+    for _ in range(max(1, int(repeats))):
+        start = time.perf_counter()
+        np.asarray(fn(image))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+# --- data: random crops, flips and colour jitter of the committed photos -----------------------------------------
+
+
+def load_training_images(names=TRAIN_CONTENT, max_dim: int = 512) -> list[tf.Tensor]:
+    """Load committed content photos by name (see images.EXAMPLES) as a list of [1, H, W, 3] tensors."""
+    names = [names] if isinstance(names, str) else list(names)
+    if not names:
+        raise ValueError("at least one training image name is needed")
+    return [images.load_example(name, max_dim=max_dim) for name in names]
+
+
+def augment(image: tf.Tensor, size: int, rng: np.random.Generator, jitter: float = 0.1) -> tf.Tensor:
+    """A random square crop (50-100 % of the short side), resized to size x size, maybe flipped, colour-jittered."""
+    image = tf.convert_to_tensor(image, tf.float32)
+    if image.shape.rank == 3:
+        image = image[None]
+    height, width = int(image.shape[1]), int(image.shape[2])
+    side = max(1, int(round(min(height, width) * rng.uniform(0.5, 1.0))))
+    top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+    crop = image[:, top : top + side, left : left + side, :]
+    crop = tf.image.resize(crop, (size, size), method="bilinear", antialias=True)
+    if rng.random() < 0.5:
+        crop = crop[:, :, ::-1, :]
+    if jitter > 0:
+        crop = tf.image.adjust_brightness(crop, rng.uniform(-jitter, jitter))
+        crop = tf.image.adjust_contrast(crop, rng.uniform(1 - 2 * jitter, 1 + 2 * jitter))
+        crop = tf.image.adjust_saturation(crop, rng.uniform(1 - 3 * jitter, 1 + 3 * jitter))
+        crop = tf.image.adjust_hue(crop, rng.uniform(-0.2 * jitter, 0.2 * jitter))
+    return tf.clip_by_value(crop, 0.0, 1.0)
+
+
+def content_batches(photos, size: int = 128, batch_size: int = 4, seed: int = 0, jitter: float = 0.1):
+    """Endless iterator of [batch_size, size, size, 3] batches of augmented crops of `photos` ([1, H, W, 3] tensors)."""
+    photos = list(photos)
+    if not photos:
+        raise ValueError("photos is empty: give at least one [1, H, W, 3] image")
+    if int(size) < MIN_SIDE or int(batch_size) < 1:
+        raise ValueError(f"size must be >= {MIN_SIDE} and batch_size >= 1, got size={size}, batch_size={batch_size}")
+    rng = np.random.default_rng(seed)
+    while True:
+        picks = rng.integers(0, len(photos), size=batch_size)
+        yield tf.concat([augment(photos[i], int(size), rng, jitter) for i in picks], axis=0)
+
+
+# --- the perceptual loss -----------------------------------------------------------------------------------------
+
+
+class PerceptualLoss:
+    """Johnson et al.'s loss for one style: content (VGG features of the photo) + style (Gram matrices) + TV."""
+
+    def __init__(
+        self,
+        style_image,
+        *,
+        style_weight: float = STYLE_WEIGHT,
+        content_weight: float = CONTENT_WEIGHT,
+        tv_weight: float = TV_WEIGHT,
+        weights="auto",
+        style_layers=None,
+        content_layers=None,
+        form: str = "relative",
+    ):
+        self.extractor = vgg.StyleContentModel(style_layers, content_layers, weights=weights)
+        self.style_weight, self.content_weight, self.tv_weight = float(style_weight), float(content_weight), float(tv_weight)
+        self.form = form
+        losses._check_form(form)
+        style_image = images.load_img(style_image, max_dim=None) if not isinstance(style_image, (tf.Tensor, np.ndarray)) else style_image
+        self.style_targets = self.extractor(tf.convert_to_tensor(style_image, tf.float32))["style"]
+
+    def __call__(self, stylized: tf.Tensor, content: tf.Tensor):
+        """Loss of a batch of network outputs against their input photos: (total, {'style', 'content', 'tv'})."""
+        batch = tf.shape(stylized)[0]
+        outputs = self.extractor(stylized)
+        content_targets = self.extractor(content)["content"]
+        style_targets = {k: tf.repeat(v, batch, axis=0) for k, v in self.style_targets.items()}
+        style = self.style_weight * losses.style_loss(outputs["style"], style_targets, form=self.form)
+        content_term = self.content_weight * losses.content_loss(outputs["content"], content_targets, form=self.form)
+        pixels = tf.cast(tf.reduce_prod(tf.shape(stylized)[:3]), tf.float32)
+        tv = self.tv_weight * losses.total_variation_loss(stylized) / pixels
+        return style + content_term + tv, {"style": style, "content": content_term, "tv": tv}
+
+
+# --- training -----------------------------------------------------------------------------------------------------
+
+
+def train(
+    net: TransformNet,
+    style_image,
+    photos=None,
+    *,
+    steps: int = 1000,
+    batch_size: int = 4,
+    image_size: int = 128,
+    learning_rate: float = 2e-3,
+    style_weight: float = STYLE_WEIGHT,
+    content_weight: float = CONTENT_WEIGHT,
+    tv_weight: float = TV_WEIGHT,
+    time_budget: float | None = None,
+    weights="auto",
+    seed: int = 0,
+    preview_every: int = 0,
+    callback=None,
+    progress: bool = True,
+    loss: PerceptualLoss | None = None,
+    batches=None,
+) -> dict:
+    """Train `net` in place with Adam on the perceptual loss; stops after `steps` or `time_budget` seconds.
+
+    `callback(step, net, history)` runs every `preview_every` steps (and after the last). Ctrl-C stops training and
+    keeps the weights reached so far. `loss` reuses a PerceptualLoss; `batches` (an iterator of [B, S, S, 3] images)
+    replaces the augmented crops of `photos`. Returns the history: lists 'loss', 'style', 'content', 'tv', 'seconds' (one
+    entry per step), plus 'steps', 'stopped' ('steps', 'time budget' or 'interrupted') and 'total_seconds'.
+    """
+    if int(steps) < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if time_budget is not None and not float(time_budget) > 0:
+        raise ValueError(f"time_budget must be a positive number of seconds or None, got {time_budget}")
+    if batches is None:
+        photos = load_training_images() if photos is None else list(photos)
+        batches = content_batches(photos, image_size, batch_size, seed=seed)
+    loss_fn = loss or PerceptualLoss(
+        style_image, style_weight=style_weight, content_weight=content_weight, tv_weight=tv_weight, weights=weights
+    )
+    optimizer = tf.keras.optimizers.Adam(learning_rate)
+    batches = iter(batches)
+
+    @tf.function(reduce_retracing=True)
+    def train_step(batch):
+        with tf.GradientTape() as tape:
+            total, parts = loss_fn(net(batch, training=True), batch)
+        grads = tape.gradient(total, net.trainable_variables)
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        return total, parts
+
+    history = {"loss": [], "style": [], "content": [], "tv": [], "seconds": [], "steps": 0, "stopped": "steps"}
+    start = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=int(steps), desc="training", unit="step")
+    try:
+        for step in range(1, int(steps) + 1):
+            total, parts = train_step(next(batches))
+            history["loss"].append(float(total))
+            for key in ("style", "content", "tv"):
+                history[key].append(float(parts[key]))
+            history["seconds"].append(time.perf_counter() - start)
+            history["steps"] = step
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(total):.4g}")
+            out_of_time = time_budget is not None and history["seconds"][-1] >= float(time_budget)
+            if callback is not None and preview_every and (step % int(preview_every) == 0 or step == int(steps) or out_of_time):
+                callback(step, net, history)
+            if out_of_time:
+                history["stopped"] = "time budget"
+                break
+    except KeyboardInterrupt:
+        history["stopped"] = "interrupted"
+    finally:
+        if bar is not None:
+            bar.close()
+    history["total_seconds"] = time.perf_counter() - start
+    return history
+
+
+def plot_history(history: dict, ax=None, title: str = "Training loss", smooth: int | None = None):
+    """Plot the total loss and its parts against the step (log scale; faint: per step, bold: moving average)."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(7, 3.5))[1]
+    steps = np.arange(1, len(history["loss"]) + 1)
+    window = max(1, int(smooth) if smooth else len(steps) // 20)
+    for key, color in (("loss", "C0"), ("style", "C1"), ("content", "C2"), ("tv", "C3")):
+        values = np.asarray(history[key], dtype=np.float64)
+        if not values.size or not np.all(values > 0):
+            continue
+        label = "total" if key == "loss" else key
+        if window > 1:
+            ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
+            kernel = np.ones(window) / window
+            ax.plot(steps[window - 1 :], np.convolve(values, kernel, mode="valid"), color=color, label=f"{label} (mean of {window})")
+        else:
+            ax.plot(steps, values, color=color, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("loss (log scale)")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+# --- saving and loading -------------------------------------------------------------------------------------------
+
+
+def save_network(net: TransformNet, path) -> Path:
+    """Write the architecture and weights of `net` to one .npz file (atomically); returns the path."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"{path}: the network file name must end in .npz")
+    arrays = {f"w{i:03d}": np.asarray(v) for i, v in enumerate(net.weights)}
+    meta = {"kind": _FILE_KIND, "config": net.get_config(), "names": [v.path for v in net.weights]}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_network(path) -> TransformNet:
+    """Rebuild a TransformNet from a file written by `save_network`; NetworkFileError if it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise NetworkFileError(f"{path}: no such network file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+            arrays = [data[f"w{i:03d}"] for i in range(len(meta["names"]))]
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
+        raise NetworkFileError(f"{path}: not a network file written by save_network ({type(exc).__name__}: {exc})") from None
+    if meta.get("kind") != _FILE_KIND:
+        raise NetworkFileError(f"{path}: not a transformation network file (kind {meta.get('kind')!r})")
+    cfg = meta["config"]
+    net = TransformNet(filters=cfg["filters"], num_residual=cfg["num_residual"], seed=cfg.get("seed", 0))
+    if len(net.weights) != len(arrays) or any(tuple(v.shape) != a.shape for v, a in zip(net.weights, arrays)):
+        raise NetworkFileError(f"{path}: the stored weights do not fit the architecture {cfg}")
+    for variable, value in zip(net.weights, arrays):
+        variable.assign(value)
+    return net
