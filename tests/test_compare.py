@@ -1,0 +1,326 @@
+"""helpers.compare: the measures, the matched inputs, the figures, the CSV and the command line."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from helpers import compare, config, images
+from helpers.check import comparison as check_comparison
+
+
+def _image(h=40, w=48, seed=0):
+    """A random [1, h, w, 3] image in [0, 1]."""
+    return tf.constant(np.random.default_rng(seed).random((1, h, w, 3), dtype=np.float32))
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return compare.Judge("random")
+
+
+def _write_png(path, h=40, w=48, seed=0):
+    arr = (np.random.default_rng(seed).random((h, w, 3)) * 255).astype(np.uint8)
+    Image.fromarray(arr).save(path)
+    return path
+
+
+# ------------------------------------------------------------------------------------------ measures
+
+
+def test_identical_images_give_zero_distance(judge):
+    a = _image()
+    assert compare.histogram_distance(a, a) == 0.0
+    assert np.all(compare.difference_map(a, a) == 0.0)
+    assert compare.ssim(a, a) == pytest.approx(1.0, abs=1e-6)
+    assert judge.style_loss(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert judge.content_loss(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_metrics_are_symmetric_where_they_should_be():
+    a, b = _image(seed=1), _image(seed=2) * 0.5
+    assert compare.histogram_distance(a, b) == pytest.approx(compare.histogram_distance(b, a), abs=1e-12)
+    assert compare.histogram_distance(a, b) > 0.1
+    assert compare.ssim(a, b) == pytest.approx(compare.ssim(b, a), abs=1e-6)
+    assert compare.ssim(a, b) < 0.9
+    np.testing.assert_allclose(compare.difference_map(a, b), compare.difference_map(b, a), atol=1e-7)
+
+
+def test_histogram_distance_has_the_documented_scale():
+    black, white = tf.zeros([1, 32, 32, 3]), tf.ones([1, 20, 36, 3])  # different sizes are fine
+    assert compare.histogram_distance(black, white) == pytest.approx(63 / 64)
+    mid = tf.fill([1, 32, 32, 3], 0.5)
+    # moving every pixel by half the range costs about half the maximum
+    assert compare.histogram_distance(black, mid) == pytest.approx(32 / 64)
+    rows = compare.color_histograms(_image())
+    assert rows.shape == (3, compare.HIST_BINS)
+    np.testing.assert_allclose(rows.sum(axis=1), 1.0)
+
+
+def test_judge_ranks_a_closer_image_lower(judge):
+    content = _image(seed=3)
+    yy, xx = np.mgrid[0:40, 0:48]
+    stripes = 0.5 + 0.5 * np.sin(np.stack([xx * 0.9, xx * 0.9 + 1.0, yy * 0.4], -1))
+    style = tf.constant(stripes[None].astype(np.float32))
+    shifted = tf.roll(style, shift=7, axis=2)  # same texture, other place: nearly the same Gram matrices
+    assert judge.style_loss(shifted, style) < 0.2 * judge.style_loss(content, style)
+    noisy = tf.clip_by_value(content + 0.05 * _image(seed=9), 0.0, 1.0)
+    assert 0.0 < judge.content_loss(noisy, content) < judge.content_loss(style, content)
+    values = judge.measure(noisy, content, style)
+    assert set(values) == {"style_loss", "content_loss", "ssim", "hist_distance"}
+
+
+def test_outputs_of_another_size_are_resized_before_measuring(judge):
+    ramp = np.linspace(0.0, 1.0, 48, dtype=np.float32)
+    content = tf.constant(np.stack([np.tile(ramp, (40, 1)), np.tile(ramp[::-1], (40, 1)), np.full((40, 48), 0.5, np.float32)], -1)[None])
+    smaller = tf.image.resize(content, (20, 24))
+    assert compare.match_size(smaller, content).shape == content.shape
+    assert compare.ssim(compare.match_size(smaller, content), content) > 0.9
+    assert judge.content_loss(smaller, content) >= 0.0
+
+
+def test_measures_reject_bad_shapes():
+    with pytest.raises(ValueError, match=r"\[1, H, W, 3\]"):
+        compare.histogram_distance(tf.zeros([32, 32, 3]), tf.zeros([1, 32, 32, 3]))
+    with pytest.raises(ValueError, match="same shape"):
+        compare.ssim(tf.zeros([1, 32, 32, 3]), tf.zeros([1, 32, 40, 3]))
+
+
+# ------------------------------------------------------------------------------------- matched inputs
+
+
+def test_prepare_style_crops_resizes_and_blurs():
+    wide = _image(40, 80)
+    style = compare.prepare_style(wide, 32)
+    assert style.shape == (1, 32, 32, 3)
+    assert float(tf.reduce_min(style)) >= 0.0 and float(tf.reduce_max(style)) <= 1.0
+    sharp = compare.prepare_style(wide, 32, blurred=False)
+    assert not np.allclose(style, sharp)
+    np.testing.assert_allclose(compare.blur(sharp), style, atol=1e-6)
+    flat = tf.fill([1, 50, 50, 3], 0.3)
+    np.testing.assert_allclose(compare.blur(flat), flat, atol=1e-6)  # the edges average only real pixels
+    with pytest.raises(ValueError, match="at least"):
+        compare.prepare_style(wide, 8)
+
+
+def test_parse_methods():
+    assert compare.parse_methods("hub,optimizer") == ["hub", "optimizer"]
+    assert compare.parse_methods(" Optimizer ") == ["optimizer"]
+    with pytest.raises(ValueError, match="gatys"):
+        compare.parse_methods("hub,gatys")
+    with pytest.raises(ValueError, match="no method"):
+        compare.parse_methods(",")
+
+
+def test_expand_inputs_accepts_folders_and_files(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _write_png(folder / "b.png")
+    _write_png(folder / "a.jpg.png")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / ".hidden.png").write_bytes(b"")
+    single = _write_png(tmp_path / "single.png")
+    found = compare.expand_inputs([folder, single, single])
+    assert [p.name for p in found] == ["a.jpg.png", "b.png", "single.png"]
+
+
+def test_write_csv_is_atomic_and_parses(tmp_path):
+    path = tmp_path / "metrics.csv"
+    row = compare.Measurement("a", "s", "hub", 0.5, 1.0, 2.0, 0.3, 0.1, 32, 32, 32, True, "", "m", "j", "images/x.png")
+    compare.write_csv([row, row], path)
+    parsed = list(csv.DictReader(path.open()))
+    assert len(parsed) == 2 and list(parsed[0]) == list(compare.CSV_COLUMNS)
+    before = path.read_bytes()
+    with pytest.raises(ValueError):
+        compare.write_csv([row, {"not_a_column": 1}], path)  # fails half-way through: old file untouched
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.csv"]
+
+
+def test_table_and_figures(judge):
+    content, style = _image(seed=5), compare.prepare_style(_image(seed=6), 32)
+    methods = {"hub": _FakeMethod(0.2), "optimizer": _FakeMethod(0.6)}
+    outputs, rows = compare.compare_pair(content, style, methods, judge, content_name="c", style_name="s")
+    assert [r.method for r in rows] == ["hub", "optimizer"]
+    assert rows[0].judge == judge.description and rows[0].model == "fake"
+    text = compare.metrics_table(rows)
+    assert "hub" in text and "optimizer" in text and "SSIM" in text
+    assert compare.metrics_table(rows, markdown=True).count("\n") == 3
+    import matplotlib.pyplot as plt
+
+    for fig in (compare.comparison_figure([(content, style, outputs)], "t"), compare.loss_bars(rows), compare.time_vs_style(rows)):
+        assert fig.axes and all(ax.get_title() for ax in fig.axes if ax.get_label() != "<colorbar>")
+        plt.close(fig)
+
+
+def test_exercise_check_accepts_the_reference_and_rejects_a_wrong_answer(capsys):
+    assert check_comparison.histogram_distance(compare.histogram_distance) is True
+
+    def l1_of_histograms(a, b, bins=64):
+        return float(np.mean(np.abs(compare.color_histograms(a, bins) - compare.color_histograms(b, bins)).sum(axis=1)))
+
+    assert check_comparison.histogram_distance(l1_of_histograms) is False
+    out = capsys.readouterr().out
+    assert "✓" in out and "✗" in out
+
+
+# ------------------------------------------------------------------------------------------ command line
+
+
+class _FakeMethod:
+    """Stands in for a method: blends content and style, optionally failing on chosen calls."""
+
+    def __init__(self, alpha, fail_on=(), interrupt_on=()):
+        self.alpha, self.calls, self.fail_on, self.interrupt_on = alpha, 0, fail_on, interrupt_on
+        self.steps = None
+
+    def __call__(self, content, style):
+        self.calls += 1
+        if self.calls in self.interrupt_on:
+            raise KeyboardInterrupt
+        if self.calls in self.fail_on:
+            raise RuntimeError("the model fell over")
+        return compare.MethodOutput(self.alpha * compare.match_size(style, content) + (1 - self.alpha) * content, 0.01, "fake")
+
+
+def _fake_methods(monkeypatch, **fakes):
+    monkeypatch.setattr(compare, "make_methods", lambda names, **kw: {n: fakes[n] for n in names})
+
+
+@pytest.fixture()
+def inputs(tmp_path):
+    contents = tmp_path / "contents"
+    contents.mkdir()
+    _write_png(contents / "one.png", 36, 40, 1)
+    _write_png(contents / "two.jpg", 40, 36, 2)
+    (contents / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    style = _write_png(tmp_path / "style.png", 48, 64, 3)
+    return contents, style
+
+
+def _rows(path):
+    return list(csv.DictReader(path.open(encoding="utf-8")))
+
+
+def test_cli_reports_a_broken_file_and_finishes_the_rest(monkeypatch, inputs, tmp_path, capsys):
+    contents, style = inputs
+    _fake_methods(monkeypatch, hub=_FakeMethod(0.3), optimizer=_FakeMethod(0.7))
+    out = tmp_path / "out"
+    code = compare.main([str(contents), "--style", str(style), "--out", str(out), "--size", "40", "--style-size", "32",
+                         "--no-progress", "--weights", "random"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "broken.png" in captured.err and "not an image" in captured.err
+    rows = _rows(out / "metrics.csv")
+    assert sorted((r["content"], r["style"], r["method"]) for r in rows) == [
+        ("one", "style", "hub"), ("one", "style", "optimizer"), ("two", "style", "hub"), ("two", "style", "optimizer")]
+    for r in rows:
+        assert (out / r["output"]).is_file()
+        assert 0.0 <= float(r["hist_distance"]) <= 1.0 and float(r["style_loss"]) >= 0.0
+        assert r["judge"].startswith("VGG19 random")
+    assert (out / "grid_style.png").is_file()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_cli_a_failing_run_is_reported_and_the_batch_goes_on(monkeypatch, inputs, tmp_path, capsys):
+    contents, style = inputs
+    (contents / "broken.png").unlink()
+    _fake_methods(monkeypatch, optimizer=_FakeMethod(0.7, fail_on=(1,)))
+    out = tmp_path / "out"
+    code = compare.main([str(contents), "--style", str(style), "--out", str(out), "--methods", "optimizer", "--size", "40",
+                         "--style-size", "32", "--no-progress", "--weights", "random"])
+    assert code == 1
+    assert "the model fell over" in capsys.readouterr().err
+    assert [r["content"] for r in _rows(out / "metrics.csv")] == ["two"]
+
+
+def test_cli_an_empty_folder_is_reported(monkeypatch, inputs, tmp_path, capsys):
+    contents, style = inputs
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _fake_methods(monkeypatch, hub=_FakeMethod(0.3))
+    out = tmp_path / "out"
+    code = compare.main([str(contents / "one.png"), str(empty), "--style", str(style), "--out", str(out), "--methods", "hub",
+                         "--size", "40", "--style-size", "32", "--no-progress", "--weights", "random"])
+    assert code == 1
+    assert "empty: folder holds no image files" in capsys.readouterr().err
+    assert len(_rows(out / "metrics.csv")) == 1
+
+
+def test_cli_interrupted_run_keeps_finished_rows(monkeypatch, inputs, tmp_path):
+    contents, style = inputs
+    _fake_methods(monkeypatch, hub=_FakeMethod(0.3, interrupt_on=(2,)), optimizer=_FakeMethod(0.7))
+    out = tmp_path / "out"
+    code = compare.main([str(contents / "one.png"), str(contents / "two.jpg"), "--style", str(style), "--out", str(out),
+                         "--size", "40", "--style-size", "32", "--no-progress", "--weights", "random"])
+    assert code == 130
+    rows = _rows(out / "metrics.csv")
+    assert [(r["content"], r["method"]) for r in rows] == [("one", "hub"), ("one", "optimizer")]
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["a.png", "--out", "o"],  # no --style
+        ["a.png", "--style", "s.png"],  # no --out
+        ["a.png", "--style", "s.png", "--out", "o", "--methods", "hub,gatys"],
+        ["a.png", "--style", "s.png", "--out", "o", "--size", "8"],
+        ["a.png", "--style", "s.png", "--out", "o", "--steps", "0"],
+        ["a.png", "--style", "s.png", "--out", "o", "--weights", "no_such_file.h5"],
+    ],
+)
+def test_cli_bad_usage_exits_2(argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        compare.main(argv)
+    assert info.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as info:
+        compare.main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    parser = compare.build_parser()
+    for action in parser._actions:
+        assert action.help, f"option {action.option_strings or action.dest} has no help"
+        for flag in action.option_strings:
+            assert flag in text
+    for word in ("metrics.csv", "Exit status", "atomically"):
+        assert word in text
+
+
+def test_cli_end_to_end_in_a_subprocess(inputs, tmp_path):
+    """The real command: offline Hub model and the optimiser (2 steps) on tiny images, with a broken file among them."""
+    contents, style = inputs
+    out = tmp_path / "out"
+    env = dict(os.environ, NST_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(config.ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers.compare", str(contents), "--style", str(style), "--out", str(out),
+         "--size", "40", "--style-size", "64", "--steps", "2", "--methods", "hub,optimizer"],
+        capture_output=True, text=True, env=env, timeout=300, cwd=str(config.ROOT),
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "broken.png" in proc.stderr
+    assert "stylising" in proc.stderr  # the progress bar
+    rows = _rows(out / "metrics.csv")
+    assert sorted((r["content"], r["method"]) for r in rows) == [("one", "hub"), ("one", "optimizer"), ("two", "hub"), ("two", "optimizer")]
+    hub_rows = [r for r in rows if r["method"] == "hub"]
+    assert all(r["model"] for r in hub_rows) and all("VGG19 random" in r["model"] for r in rows if r["method"] == "optimizer")
+    for r in rows:
+        saved = images.load_img(out / r["output"], max_dim=None)
+        assert saved.shape[1:3] == (int(r["height"]), int(r["width"]))
+        assert float(r["seconds"]) > 0 and -1.0 <= float(r["ssim"]) <= 1.0
+    assert (out / "grid_style.png").is_file()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
