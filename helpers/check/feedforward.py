@@ -50,10 +50,10 @@ def style_weights(fn) -> bool:
             return report("style_weights", [f"style_weights({spec!r}) {error}"])
         for p in compare(got, multistyle.style_weights(spec), atol=1e-6):
             problems.append(f"style_weights({spec!r}): {p}")
-    for bad in (26, -1, {2: -1.0}, {1: 0.0}):
+    for bad in (26, -1, {2: -1.0}, {1: 0.0}, {}, [1.0, 2.0], [1.0] * (multistyle.NUM_STYLES + 1)):
         try:
             got = fn(bad)
-        except (ValueError, IndexError):
+        except ValueError:
             continue
         except Exception as exc:  # noqa: BLE001 - any other error in student code is reported, not raised
             problems.append(f"style_weights({bad!r}) should raise ValueError, but raised {type(exc).__name__}: {exc}")

@@ -2,14 +2,20 @@
 
 What the student's functions take and return (the exercise text in the notebook says the same):
 
-* ``interpolate(v1, v2, t)``: two style vectors ``[1, 1, 1, 100]`` and a number 0 <= t <= 1 -> ``(1 - t) v1 + t v2``.
+* ``interpolate(v1, v2, t)``: two style vectors ``[1, 1, 1, 100]`` and a number 0 <= t <= 1 -> ``(1 - t) v1 + t v2``;
+  t outside [0, 1] must raise a ``ValueError`` (helpers.magenta.interpolate does the same).
 * ``blend(vectors, weights)``: a list of style vectors and a list of weights -> ``sum_i w_i v_i``; it must raise a
   ``ValueError`` when the weights do not sum to 1 (helpers.magenta.blend does the same).
 * ``blur_style(style)``: a style image ``[1, H, W, 3]`` -> the same size, each pixel the mean of its 3x3 neighbourhood
-  (``tf.nn.avg_pool`` with stride 1 and SAME padding, as in the TF-Hub colab).
+  (``tf.nn.avg_pool`` with stride 1 and SAME padding, as in the TF-Hub colab: at the border only existing pixels count).
+
+While ``interpolate`` and ``blend`` are checked, ``helpers.magenta.interpolate`` and ``helpers.magenta.blend`` are
+hidden, so an answer that only calls the course's helper is reported instead of accepted.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 import tensorflow as tf
@@ -22,57 +28,94 @@ _NONE = "returned None: write the function body and `return` the result"
 __all__ = ["interpolate", "blend", "blur_style"]
 
 
+_REF_INTERPOLATE = magenta.interpolate
+_REF_BLEND = magenta.blend
+
+
+class HelperHidden(RuntimeError):
+    """Raised when a student's answer calls the course helper that the exercise asks them to write."""
+
+
+@contextlib.contextmanager
+def _hidden(*names: str):
+    """Replace magenta.<name> by a function that raises HelperHidden while a check runs."""
+    saved = {n: getattr(magenta, n) for n in names}
+
+    def hidden(name):
+        def fail(*args, **kwargs):
+            raise HelperHidden(f"calls magenta.{name}; write the arithmetic yourself")
+
+        return fail
+
+    try:
+        for n in names:
+            setattr(magenta, n, hidden(n))
+        yield
+    finally:
+        for n, fn in saved.items():
+            setattr(magenta, n, fn)
+
+
 def _vectors(n: int, seed: int) -> list[tf.Tensor]:
     """n random style vectors [1, 1, 1, 100] (float32)."""
     rng = np.random.default_rng(seed)
     return [tf.constant(rng.normal(0.0, 1.0, (1, 1, 1, 100)).astype(np.float32)) for _ in range(n)]
 
 
+def _expect_value_error(fn, args, what: str) -> str | None:
+    """None when fn(*args) raises a ValueError; else a sentence saying what happened instead."""
+    try:
+        fn(*args)
+    except HelperHidden as exc:
+        return f"{what}: it {exc}"
+    except ValueError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - the student's own error type is reported
+        return f"{what}: it raised {type(exc).__name__}; raise a ValueError instead"
+    return f"{what}, but no ValueError was raised"
+
+
 def interpolate(fn) -> bool:
-    """Check fn(v1, v2, t) == (1 - t) * v1 + t * v2 for several t; print ✓ or what differs."""
+    """Check fn(v1, v2, t) == (1 - t) * v1 + t * v2 for t in [0, 1], and a ValueError for t outside; print ✓ or what differs."""
     name = "interpolate"
     v1, v2 = _vectors(2, seed=0)
-    for t in (0.0, 0.3, 0.5, 1.0):
-        got, error = call(fn, v1, v2, t)
-        if error:
-            return report(name, [f"with t = {t} it {error}"])
-        if got is None:
-            return report(name, [_NONE])
-        want = magenta.interpolate(v1, v2, t)
-        problems = compare(got, want, rtol=1e-5, atol=1e-6)
-        if problems:
-            if not compare(got, magenta.interpolate(v2, v1, t), rtol=1e-5, atol=1e-6):
-                problems = [f"with t = {t} you return t * v1 + (1 - t) * v2: t = 0 should give v1 and t = 1 give v2"]
-            else:
-                problems = [f"with t = {t}: {p}" for p in problems]
-            return report(name, problems)
-    return report(name, [])
+    with _hidden("interpolate", "blend"):
+        for t in (0.0, 0.3, 0.5, 1.0):
+            got, error = call(fn, v1, v2, t)
+            if error:
+                return report(name, [f"with t = {t} it {error}"])
+            if got is None:
+                return report(name, [_NONE])
+            want = _REF_INTERPOLATE(v1, v2, t)
+            problems = compare(got, want, rtol=1e-5, atol=1e-6)
+            if problems:
+                if not compare(got, _REF_INTERPOLATE(v2, v1, t), rtol=1e-5, atol=1e-6):
+                    problems = [f"with t = {t} you return t * v1 + (1 - t) * v2: t = 0 should give v1 and t = 1 give v2"]
+                else:
+                    problems = [f"with t = {t}: {p}" for p in problems]
+                return report(name, problems)
+        problems = [p for t in (-0.2, 1.5) if (p := _expect_value_error(fn, (v1, v2, t), f"t = {t} is outside [0, 1]"))]
+    return report(name, problems)
 
 
 def blend(fn) -> bool:
     """Check fn(vectors, weights) == sum_i w_i v_i, and that weights not summing to 1 raise ValueError."""
     name = "blend"
     vs = _vectors(3, seed=1)
-    for weights in ([0.2, 0.3, 0.5], [1.0, 0.0, 0.0], [0.6, 0.2, 0.2]):
-        got, error = call(fn, vs, weights)
-        if error:
-            return report(name, [f"with weights {weights} it {error}"])
-        if got is None:
-            return report(name, [_NONE])
-        want = magenta.blend(vs, weights)
-        problems = compare(got, want, rtol=1e-5, atol=1e-6)
-        if problems:
-            return report(name, [f"with weights {weights}: {p}" for p in problems])
-    problems = []
-    for bad in ([0.5, 0.5, 0.5], [0.2, 0.2, 0.2]):
-        try:
-            fn(vs, bad)
-        except ValueError:
-            continue
-        except Exception as exc:  # noqa: BLE001 - the student's own error type is reported
-            problems.append(f"with weights {bad} it raised {type(exc).__name__}; raise a ValueError instead")
-            continue
-        problems.append(f"weights {bad} sum to {sum(bad):g}, not 1, but no ValueError was raised")
+    with _hidden("interpolate", "blend"):
+        for weights in ([0.2, 0.3, 0.5], [1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.1, 0.2, 0.7], [0.7, 0.2, 0.1], [0.6, 0.2, 0.2]):
+            got, error = call(fn, vs, weights)
+            if error:
+                hint = " (allow a small rounding error)" if "ValueError" in error else ""
+                return report(name, [f"with weights {weights} (sum {sum(weights)!r}) it {error}{hint}"])
+            if got is None:
+                return report(name, [_NONE])
+            want = _REF_BLEND(vs, weights)
+            problems = compare(got, want, rtol=1e-5, atol=1e-6)
+            if problems:
+                return report(name, [f"with weights {weights}: {p}" for p in problems])
+        problems = [p for bad in ([0.5, 0.5, 0.5], [0.2, 0.2, 0.2])
+                    if (p := _expect_value_error(fn, (vs, bad), f"weights {bad} sum to {sum(bad):g}, not 1"))]
     return report(name, problems)
 
 

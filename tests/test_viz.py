@@ -1,0 +1,81 @@
+"""The plotting helpers draw what they are given, label it, and reject bad shapes with a clear error."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from helpers import viz  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _features(h=6, w=5, c=8, seed=0):
+    return np.random.default_rng(seed).uniform(size=(1, h, w, c)).astype(np.float32)
+
+
+def test_strongest_channels_orders_by_mean():
+    f = np.zeros((1, 4, 4, 5), np.float32)
+    f[..., 3] = 2.0
+    f[..., 1] = 1.0
+    assert viz.strongest_channels(f, 2) == [3, 1]
+
+
+def test_feature_grid_rows_and_labels():
+    fig = viz.feature_grid({"a": _features(c=8), "b": _features(3, 3, 4)}, channels=3, suptitle="maps")
+    axes = np.array(fig.axes).reshape(2, 3)
+    assert "a" in axes[0, 0].get_ylabel() and "6x5, 8 ch" in axes[0, 0].get_ylabel()
+    assert axes[1, 0].get_title().startswith("channel")
+    assert fig._suptitle.get_text() == "maps"
+
+
+def test_feature_grid_explicit_channels():
+    fig = viz.feature_grid({"a": _features()}, channels={"a": [2, 5]})
+    assert [ax.get_title() for ax in fig.axes] == ["channel 2", "channel 5"]
+
+
+def test_feature_grid_rejects_a_batch():
+    with pytest.raises(ValueError, match="batch of 2"):
+        viz.feature_grid({"a": np.zeros((2, 4, 4, 3))}, 2)
+
+
+def test_gram_heatmaps_share_a_scale_and_label_axes():
+    g1, g2 = np.eye(4)[None] * 2.0, np.ones((1, 4, 4))
+    fig = viz.gram_heatmaps([g1, g2], ["one", "two"], suptitle="grams")
+    heat = [ax for ax in fig.axes if ax.get_title() in ("one", "two")]
+    assert len(heat) == 2
+    assert all(ax.get_xlabel() == "channel d" and ax.get_ylabel() == "channel c" for ax in heat)
+    limits = {ax.images[0].norm.vmax for ax in heat}
+    assert limits == {2.0}
+
+
+def test_gram_heatmaps_crop_and_title_count():
+    fig = viz.gram_heatmaps([np.ones((6, 6))], max_channels=3)
+    assert fig.axes[0].images[0].get_array().shape == (3, 3)
+    with pytest.raises(ValueError, match="titles"):
+        viz.gram_heatmaps([np.ones((3, 3))], ["a", "b"])
+
+
+def test_image_grid_titles_and_labels():
+    img = np.full((1, 8, 8, 3), 0.5, np.float32)
+    fig = viz.image_grid([[img, (img, "own title")], [img]], row_labels=["r1", "r2"], col_titles=["c1", "c2"])
+    axes = np.array(fig.axes).reshape(2, 2)
+    assert axes[0, 0].get_title() == "c1" and axes[0, 1].get_title() == "own title"
+    assert axes[1, 0].get_ylabel() == "r2"
+    assert not axes[1, 1].axison
+
+
+def test_loss_curves_and_bar_chart_label_axes():
+    ax = viz.loss_curves({"a": [3.0, 2.0, 1.0], "b": [1.0, 0.5, 0.0]})
+    assert ax.get_xlabel() == "step" and ax.get_yscale() == "log" and len(ax.lines) == 2
+    ax = viz.bar_chart({"x": {"s": 1.0, "t": 2.0}, "y": {"s": 3.0, "t": 4.0}}, "title", "value")
+    assert ax.get_title() == "title" and ax.get_ylabel() == "value" and len(ax.patches) == 4
