@@ -1,0 +1,627 @@
+"""Style transfer by optimisation (Gatys et al.): one entry point, `transfer`, with Adam or L-BFGS.
+
+    result = transfer(content, style)                 # L-BFGS, course defaults for the weights in use
+    result = transfer(content, style, **TUTORIAL_RECIPE)   # the TF tutorial's Adam recipe, exactly
+    result.image     # [1, H, W, 3] float32 in [0, 1], the content's size
+    result.history   # per-step lists: step, total, style, content, tv, seconds, scale
+    result.settings  # every setting that was used, plus how the run stopped
+
+The objective is
+
+    L = style_weight * sum_s b_s * L_style(x, style_s) + content_weight * L_content(x, content)
+        + tv_weight * TV(x)
+
+with ``losses.style_loss`` / ``losses.content_loss`` in the chosen `form` and TV the sum of absolute
+neighbour differences (``losses.total_variation_loss``, as ``tf.image.total_variation``). The history
+records the weighted terms, so ``total == style + content + tv`` at every step.
+
+Defaults depend on the VGG19 weights in use (see ``DEFAULTS``): ImageNet weights get the TF tutorial's
+loss form and weights; random He-normal weights (the offline fallback) get ``form="relative"``, which
+divides each style layer's Gram error by the target's squared norm so that no layer dominates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from helpers import images, losses, vgg
+
+OPTIMIZERS = ("lbfgs", "adam")
+INITS = ("content", "noise", "blend")
+PRESERVE_COLOR = (None, "luminance", "histogram")
+
+#: The noise share of init="blend" (the Coursera assignment's noise_ratio).
+NOISE_RATIO = 0.6
+
+#: The TF tutorial's recipe, exactly: pass as transfer(content, style, **TUTORIAL_RECIPE).
+TUTORIAL_RECIPE = {
+    "optimizer": "adam",
+    "form": "mean",
+    "style_weight": 1e-2,
+    "content_weight": 1e4,
+    "tv_weight": 30.0,
+    "learning_rate": 0.02,
+    "beta_1": 0.99,
+    "epsilon": 0.1,
+}
+
+#: Course defaults by resolved weights kind ("file" means a user-supplied trained VGG19, treated like ImageNet).
+#: imagenet: the TF tutorial's loss. random: per-layer relative Gram errors (He, Wang & Hopcroft 2016 style
+#: random features), weights measured on the committed examples (see notebook 03).
+DEFAULTS = {
+    "imagenet": {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0},
+    "file": {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0},
+    "random": {"form": "relative", "style_weight": 1.0, "content_weight": 0.1, "tv_weight": 1e-6},
+}
+
+#: Adam's epsilon when none is given, by loss form. The tutorial's 0.1 suits losses of order 1e5 ("mean" with
+#: weights 1e-2/1e4); "relative" losses are of order 1 with pixel gradients near 1e-5, which 0.1 would swamp.
+ADAM_EPSILON = {"mean": 0.1, "paper": 0.1, "relative": 1e-8}
+
+#: Default number of steps (iterations) per optimiser when `steps` is None.
+DEFAULT_STEPS = {"lbfgs": 150, "adam": 500}
+
+
+class TransferError(ValueError):
+    """A bad argument to `transfer`; the message names the argument and the reason."""
+
+
+@dataclasses.dataclass
+class TransferResult:
+    """The outcome of `transfer`: the image, the per-step history and the settings used."""
+
+    image: tf.Tensor
+    history: dict
+    settings: dict
+
+    @property
+    def final_loss(self) -> float:
+        """The total loss of the last recorded step."""
+        return float(self.history["total"][-1]) if self.history["total"] else float("nan")
+
+    @property
+    def seconds(self) -> float:
+        """Wall-clock seconds the optimisation took."""
+        return float(self.history["seconds"][-1]) if self.history["seconds"] else 0.0
+
+
+# ----------------------------------------------------------------------------------------------- colour
+
+
+def rgb_to_yiq(image: tf.Tensor) -> tf.Tensor:
+    """RGB [..., 3] in [0, 1] -> YIQ [..., 3] (Y in [0, 1])."""
+    return tf.image.rgb_to_yiq(tf.convert_to_tensor(image, tf.float32))
+
+
+def yiq_to_rgb(image: tf.Tensor) -> tf.Tensor:
+    """YIQ [..., 3] -> RGB [..., 3] clipped to [0, 1]."""
+    return images.clip_0_1(tf.image.yiq_to_rgb(tf.convert_to_tensor(image, tf.float32)))
+
+
+def luminance(image: tf.Tensor) -> tf.Tensor:
+    """The luminance Y of an RGB image [1, H, W, 3], repeated on three channels: [1, H, W, 3] in [0, 1]."""
+    y = rgb_to_yiq(image)[..., :1]
+    return tf.repeat(y, 3, axis=-1)
+
+
+def match_luminance(style: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
+    """Grey style image whose luminance has the content's mean and standard deviation (Gatys et al. 2017)."""
+    ys, yc = rgb_to_yiq(style)[..., :1], rgb_to_yiq(content)[..., :1]
+    ms, ss = tf.reduce_mean(ys), tf.math.reduce_std(ys)
+    mc, sc = tf.reduce_mean(yc), tf.math.reduce_std(yc)
+    y = (ys - ms) * (sc / (ss + 1e-8)) + mc
+    return tf.repeat(tf.clip_by_value(y, 0.0, 1.0), 3, axis=-1)
+
+
+def combine_luminance(stylised_luminance: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
+    """Put the luminance of `stylised_luminance` under the content's I and Q channels: [1, H, W, 3] in [0, 1]."""
+    y = rgb_to_yiq(stylised_luminance)[..., :1]
+    iq = rgb_to_yiq(content)[..., 1:]
+    return yiq_to_rgb(tf.concat([y, iq], axis=-1))
+
+
+def match_color_histogram(style: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
+    """Recolour `style` so its pixel colours have the content's mean and covariance (linear colour transfer)."""
+    s = np.asarray(style, np.float64).reshape(-1, 3)
+    c = np.asarray(content, np.float64).reshape(-1, 3)
+    mu_s, mu_c = s.mean(0), c.mean(0)
+    cov_s = np.cov(s, rowvar=False) + 1e-5 * np.eye(3)
+    cov_c = np.cov(c, rowvar=False) + 1e-5 * np.eye(3)
+
+    def sqrtm(m, inverse=False):
+        vals, vecs = np.linalg.eigh(m)
+        vals = np.clip(vals, 1e-10, None) ** (-0.5 if inverse else 0.5)
+        return (vecs * vals) @ vecs.T
+
+    transform = sqrtm(cov_c) @ sqrtm(cov_s, inverse=True)
+    out = (s - mu_s) @ transform.T + mu_c
+    out = np.clip(out, 0.0, 1.0).reshape(np.asarray(style).shape).astype(np.float32)
+    return tf.convert_to_tensor(out)
+
+
+# -------------------------------------------------------------------------------------------- validation
+
+
+def _as_image(value, name: str, min_side: int = images.MIN_SIDE) -> tf.Tensor:
+    """Any image load_img accepts, kept at its size: [1, H, W, 3] float32 in [0, 1]; errors name `name`."""
+    try:
+        return images.load_img(value, max_dim=None, min_side=min_side)
+    except images.ImageLoadError as exc:
+        raise TransferError(f"{name}: {exc}") from exc
+
+
+def _check_weight(value, name: str) -> float:
+    """A loss weight must be a finite number >= 0."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError) as exc:
+        raise TransferError(f"{name} must be a number >= 0, got {value!r}") from exc
+    if not math.isfinite(value) or value < 0:
+        raise TransferError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+def _check_blend(style_blend_weights, num_styles: int) -> list[float]:
+    """Validate and normalise the per-style weights to sum to 1."""
+    if style_blend_weights is None:
+        return [1.0 / num_styles] * num_styles
+    weights = list(np.atleast_1d(np.asarray(style_blend_weights, dtype=np.float64)))
+    if len(weights) != num_styles:
+        raise TransferError(f"style_blend_weights has {len(weights)} values but {num_styles} style image(s) were given")
+    if any(not math.isfinite(w) or w < 0 for w in weights):
+        raise TransferError(f"style_blend_weights must be finite and >= 0, got {weights}")
+    total = sum(weights)
+    if total <= 0:
+        raise TransferError(f"style_blend_weights sum to zero ({weights}); at least one style needs a positive weight")
+    return [float(w / total) for w in weights]
+
+
+def _check_scales(scales, long_side: int, height: int, width: int) -> list[int]:
+    """Validate coarse-to-fine long sides: increasing, each giving at least MIN_SIDE px on the short side."""
+    if scales is None:
+        return [long_side]
+    if isinstance(scales, (int, np.integer)):
+        scales = [int(scales)]
+    try:
+        scales = [int(s) for s in scales]
+    except (TypeError, ValueError) as exc:
+        raise TransferError(f"scales must be a sequence of long sides in pixels, got {scales!r}") from exc
+    if not scales:
+        raise TransferError("scales is empty; give at least one long side, e.g. scales=(128, 256)")
+    if any(b <= a for a, b in zip(scales, scales[1:])):
+        raise TransferError(f"scales must increase, got {scales}")
+    short = min(height, width)
+    smallest = round(scales[0] * short / max(height, width))
+    if smallest < images.MIN_SIDE:
+        raise TransferError(
+            f"scales: the first scale {scales[0]} px gives a short side of {smallest} px; VGG19 needs at least {images.MIN_SIDE} px"
+        )
+    return scales
+
+
+def _resize(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    """Bilinear (antialiased) resize of [1, H, W, 3] to `size`, clipped to [0, 1]."""
+    if tuple(image.shape[1:3]) == tuple(size):
+        return image
+    return images.clip_0_1(tf.image.resize(image, size, method="bilinear", antialias=True))
+
+
+def _scaled_size(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """(H, W) with the long side set to `long_side`, aspect kept."""
+    scale = long_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def initial_image(content: tf.Tensor, init="content", seed: int = 0) -> tf.Tensor:
+    """The starting image: the content, uniform noise, a 0.6/0.4 noise/content blend, or a given image; [1, H, W, 3]."""
+    content = tf.convert_to_tensor(content, tf.float32)
+    shape = tuple(content.shape)
+    if not isinstance(init, str):
+        start = _as_image(init, "init", min_side=1)
+        return _resize(start, shape[1:3])
+    if init == "content":
+        return tf.identity(content)
+    if init not in INITS:
+        raise TransferError(f"unknown init {init!r}; use one of {', '.join(INITS)} or an image tensor")
+    noise = np.random.default_rng(seed).uniform(0.0, 1.0, size=shape).astype(np.float32)
+    if init == "noise":
+        return tf.convert_to_tensor(noise)
+    return tf.convert_to_tensor(NOISE_RATIO * noise + (1.0 - NOISE_RATIO) * content.numpy())
+
+
+# ------------------------------------------------------------------------------------------ the problem
+
+
+class StyleTransferProblem:
+    """The loss of one image size: targets from the content and styles, and a tf.function for loss and gradient."""
+
+    def __init__(self, extractor, content, styles, blend, *, style_weight, content_weight, tv_weight, form, layer_weights=None):
+        self.extractor = extractor
+        self.form = form
+        self.style_weight = float(style_weight)
+        self.content_weight = float(content_weight)
+        self.tv_weight = float(tv_weight)
+        self.content_targets = extractor(content)["content"]
+        self.style_targets = [extractor(s)["style"] for s in styles]
+        self.blend = list(blend)
+        self.layer_weights = layer_weights
+        self.loss_and_grads = tf.function(self._loss_and_grads, reduce_retracing=True)
+        self.losses = tf.function(self._losses, reduce_retracing=True)
+
+    def _losses(self, image):
+        """Weighted parts (total, style, content, tv) for an image [1, H, W, 3]."""
+        outputs = self.extractor(image)
+        style = tf.add_n(
+            [w * losses.style_loss(outputs["style"], t, self.layer_weights, self.form) for w, t in zip(self.blend, self.style_targets)]
+        )
+        content = losses.content_loss(outputs["content"], self.content_targets, self.form)
+        tv = losses.total_variation_loss(image)
+        parts = {
+            "style": self.style_weight * style,
+            "content": self.content_weight * content,
+            "tv": self.tv_weight * tv,
+        }
+        total = parts["style"] + parts["content"] + parts["tv"]
+        return total, parts
+
+    def _loss_and_grads(self, image):
+        """(total, parts, d total / d image) for an image [1, H, W, 3]."""
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            total, parts = self._losses(image)
+        return total, parts, tape.gradient(total, image)
+
+
+# ----------------------------------------------------------------------------------------- the runners
+
+
+class _Stop(Exception):
+    """Raised inside an optimiser loop to stop it (non-finite loss)."""
+
+
+class _Recorder:
+    """Keeps the history, the best and last good images, the progress bar and the callback."""
+
+    def __init__(self, total_steps, progress, callback, callback_every, finish, scale_label):
+        self.history = {k: [] for k in ("step", "total", "style", "content", "tv", "seconds", "scale")}
+        self.best = (math.inf, None)
+        self.last_good = None
+        self.finish = finish  # turns the optimised image into the image the user sees (colour)
+        self.callback = callback
+        self.callback_every = callback_every
+        self.start = time.perf_counter()
+        self.step = 0
+        self.scale = scale_label
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total_steps, desc="style transfer", unit="step", leave=True)
+
+    def record(self, image: tf.Tensor, total, parts, *, advance: bool) -> None:
+        """Note the loss of `image`; stop on NaN/Inf; update best image, bar and callback."""
+        total = float(total)
+        values = {k: float(v) for k, v in parts.items()}
+        if not (math.isfinite(total) and all(math.isfinite(v) for v in values.values())):
+            raise _Stop(f"the loss became {total} at step {self.step}")
+        if advance:
+            self.step += 1
+        h = self.history
+        h["step"].append(self.step)
+        h["total"].append(total)
+        for k in ("style", "content", "tv"):
+            h[k].append(values[k])
+        h["seconds"].append(time.perf_counter() - self.start)
+        h["scale"].append(self.scale)
+        image = tf.identity(image)
+        self.last_good = image
+        if total <= self.best[0]:
+            self.best = (total, image)
+        if self.bar is not None and advance:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{total:.4g}", refresh=False)
+        if self.callback is not None and advance and (self.step % self.callback_every == 0):
+            self.callback(self.step, self.finish(image), dict(total=total, **values))
+
+    def close(self) -> None:
+        """Close the progress bar."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _run_adam(problem, start, steps, recorder, learning_rate, beta_1, beta_2, epsilon):
+    """Adam as in the TF tutorial (fresh optimiser; clip to [0, 1] after each step); returns the final image."""
+    image = tf.Variable(start)
+    opt = tf.keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+
+    @tf.function
+    def train_step(img):
+        with tf.GradientTape() as tape:
+            total, parts = problem._losses(img)
+        grad = tape.gradient(total, img)
+        opt.apply_gradients([(grad, img)])
+        img.assign(images.clip_0_1(img))
+        return total, parts
+
+    for i in range(steps):
+        before = tf.identity(image)
+        total, parts = train_step(image)
+        recorder.record(before, total, parts, advance=i > 0)
+    total, parts = problem.losses(tf.convert_to_tensor(image))
+    recorder.record(image, total, parts, advance=True)
+    return tf.convert_to_tensor(image)
+
+
+def _run_lbfgs(problem, start, steps, recorder, maxcor):
+    """scipy L-BFGS-B with [0, 1] bounds; float64 at the scipy boundary; returns the final image."""
+    from scipy.optimize import minimize
+
+    shape = tuple(start.shape)
+    cache = {}
+
+    def fun(x):
+        image = tf.constant(x.reshape(shape), tf.float32)
+        total, parts, grad = problem.loss_and_grads(image)
+        total_f = float(total)
+        if not math.isfinite(total_f):
+            raise _Stop(f"the loss became {total_f} at step {recorder.step}")
+        if "x" not in cache:  # the starting point: step 0 of this stage
+            recorder.record(image, total, parts, advance=False)
+        cache["x"], cache["image"], cache["total"], cache["parts"] = x.copy(), image, total, parts
+        return total_f, np.asarray(grad, np.float64).ravel()
+
+    def on_iteration(intermediate_result):
+        x = intermediate_result.x
+        if "x" in cache and np.array_equal(cache["x"], x):
+            image, total, parts = cache["image"], cache["total"], cache["parts"]
+        else:
+            image = tf.constant(x.reshape(shape), tf.float32)
+            total, parts = problem.losses(image)
+        recorder.record(image, total, parts, advance=True)
+
+    x0 = np.asarray(start, np.float64).ravel()
+    result = minimize(
+        fun,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, 1.0)] * x0.size,
+        callback=on_iteration,
+        options={"maxiter": int(steps), "maxfun": int(steps) * 3 + 10, "maxcor": int(maxcor), "ftol": 1e-12, "gtol": 0.0},
+    )
+    recorder.lbfgs_message = str(result.message)
+    return tf.constant(result.x.reshape(shape), tf.float32)
+
+
+# ---------------------------------------------------------------------------------------- entry point
+
+
+def resolve_settings(weights="auto", form=None, style_weight=None, content_weight=None, tv_weight=None) -> dict:
+    """The loss form and weights `transfer` will use: explicit values, else DEFAULTS for the weights kind."""
+    kind = vgg.weights_kind(weights)
+    base = DEFAULTS.get(kind, DEFAULTS["imagenet"])
+    chosen = {
+        "weights_kind": kind,
+        "form": base["form"] if form is None else form,
+        "style_weight": base["style_weight"] if style_weight is None else style_weight,
+        "content_weight": base["content_weight"] if content_weight is None else content_weight,
+        "tv_weight": base["tv_weight"] if tv_weight is None else tv_weight,
+    }
+    if chosen["form"] not in losses.FORMS:
+        raise TransferError(f"unknown loss form {chosen['form']!r}; use one of {', '.join(losses.FORMS)}")
+    for name in ("style_weight", "content_weight", "tv_weight"):
+        chosen[name] = _check_weight(chosen[name], name)
+    return chosen
+
+
+def transfer(
+    content,
+    style,
+    *,
+    optimizer: str = "lbfgs",
+    steps=None,
+    init="content",
+    style_weight: float | None = None,
+    content_weight: float | None = None,
+    tv_weight: float | None = None,
+    style_layers: Sequence[str] | None = None,
+    content_layers: Sequence[str] | None = None,
+    weights="auto",
+    pooling: str = "max",
+    preserve_color: str | None = None,
+    scales: Sequence[int] | None = None,
+    seed: int = 0,
+    callback: Callable | None = None,
+    callback_every: int = 10,
+    progress: bool = True,
+    style_blend_weights: Sequence[float] | None = None,
+    form: str | None = None,
+    layer_weights=None,
+    learning_rate: float = 0.02,
+    beta_1: float = 0.99,
+    beta_2: float = 0.999,
+    epsilon: float | None = None,
+    lbfgs_memory: int = 10,
+) -> TransferResult:
+    """Stylise `content` [1, H, W, 3] in [0, 1] with `style` (an image or a list) -> TransferResult (image at the content's size).
+
+    `steps` is an int, or one int per scale; Adam's `epsilon` defaults to ADAM_EPSILON[form]; `callback(step, image, losses)` is called every `callback_every` steps.
+    Ctrl-C (KeyboardInterrupt) returns the best image so far; a NaN/Inf loss returns the last good image.
+    """
+    # --- arguments -----------------------------------------------------------------------------------
+    if optimizer not in OPTIMIZERS:
+        raise TransferError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
+    if isinstance(init, str) and init not in INITS:
+        raise TransferError(f"unknown init {init!r}; use one of {', '.join(INITS)} or an image tensor")
+    if preserve_color not in PRESERVE_COLOR:
+        raise TransferError(f"unknown preserve_color {preserve_color!r}; use None, 'luminance' or 'histogram'")
+    if pooling not in ("max", "avg"):
+        raise TransferError(f"pooling must be 'max' or 'avg', not {pooling!r}")
+    content = _as_image(content, "content")
+    style_list = list(style) if isinstance(style, (list, tuple)) else [style]
+    if not style_list:
+        raise TransferError("style: give at least one style image")
+    styles = [_as_image(s, f"style[{i}]" if len(style_list) > 1 else "style") for i, s in enumerate(style_list)]
+    blend = _check_blend(style_blend_weights, len(styles))
+    chosen = resolve_settings(weights, form, style_weight, content_weight, tv_weight)
+    try:
+        style_layers = vgg.check_layers(vgg.STYLE_LAYERS if style_layers is None else style_layers)
+        content_layers = vgg.check_layers(vgg.CONTENT_LAYERS if content_layers is None else content_layers)
+    except ValueError as exc:
+        raise TransferError(str(exc)) from exc
+    _, height, width, _ = content.shape
+    long_side = max(height, width)
+    scale_list = _check_scales(scales, long_side, height, width)
+    if steps is None:
+        steps = DEFAULT_STEPS[optimizer]
+    step_list = [steps] * len(scale_list) if isinstance(steps, (int, np.integer)) else list(steps)
+    if len(step_list) != len(scale_list):
+        raise TransferError(f"steps has {len(step_list)} values for {len(scale_list)} scales {scale_list}")
+    for s in step_list:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 1:
+            raise TransferError(f"steps must be a whole number >= 1 (per scale), got {steps!r}")
+    if int(callback_every) < 1:
+        raise TransferError(f"callback_every must be >= 1, got {callback_every}")
+    start = initial_image(content, init, seed)
+
+    # --- colour handling: what the optimiser sees, and how its image becomes the result ------------------
+    work_content, work_styles = content, styles
+    finish = _identity
+    if preserve_color == "luminance":
+        work_content = luminance(content)
+        work_styles = [match_luminance(s, content) for s in styles]
+        start = luminance(start)
+
+        def finish(img, _content=content):
+            return combine_luminance(img, _resize(_content, tuple(img.shape[1:3])))
+
+    elif preserve_color == "histogram":
+        work_styles = [match_color_histogram(s, content) for s in styles]
+
+    extractor = vgg.StyleContentModel(style_layers, content_layers, weights, pooling)
+    settings = {
+        "optimizer": optimizer,
+        "steps": step_list,
+        "init": init if isinstance(init, str) else "image",
+        **chosen,
+        "style_layers": style_layers,
+        "content_layers": content_layers,
+        "pooling": pooling,
+        "preserve_color": preserve_color,
+        "scales": scale_list,
+        "seed": seed,
+        "style_blend_weights": blend,
+        "layer_weights": layer_weights,
+        "size": (int(height), int(width)),
+    }
+    if optimizer == "adam":
+        epsilon = ADAM_EPSILON[chosen["form"]] if epsilon is None else float(epsilon)
+        settings.update(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+    else:
+        settings.update(lbfgs_memory=lbfgs_memory)
+
+    recorder = _Recorder(sum(step_list), progress, callback, int(callback_every), finish, scale_list[0])
+    stopped, message = "finished", ""
+    current = None
+    quiet = _quiet_retracing()
+    quiet.__enter__()
+    try:
+        image = None
+        for side, n in zip(scale_list, step_list):
+            size = (int(height), int(width)) if side == long_side else _scaled_size(int(height), int(width), side)
+            factor = size[0] / int(height)
+            stage_content = _resize(work_content, size)
+            stage_styles = [_resize(s, _scaled_size(s.shape[1], s.shape[2], max(1, round(max(s.shape[1:3]) * factor)))) for s in work_styles] \
+                if len(scale_list) > 1 else work_styles
+            stage_start = _resize(start, size) if image is None else _resize(image, size)
+            current = stage_start
+            recorder.scale = side
+            recorder.best = (math.inf, None)  # the best image of the final (largest) stage is the one returned
+            problem = StyleTransferProblem(
+                extractor,
+                stage_content,
+                stage_styles,
+                blend,
+                style_weight=chosen["style_weight"],
+                content_weight=chosen["content_weight"],
+                tv_weight=chosen["tv_weight"],
+                form=chosen["form"],
+                layer_weights=layer_weights,
+            )
+            if optimizer == "adam":
+                image = _run_adam(problem, stage_start, n, recorder, learning_rate, beta_1, beta_2, epsilon)
+            else:
+                image = _run_lbfgs(problem, stage_start, n, recorder, lbfgs_memory)
+            current = image
+        final = image
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+        final = recorder.best[1] if recorder.best[1] is not None else (recorder.last_good if recorder.last_good is not None else current)
+        message = f"Interrupted at step {recorder.step}: returning the best image so far (loss {recorder.best[0]:.4g})."
+    except _Stop as exc:
+        stopped = "non-finite loss"
+        final = recorder.last_good if recorder.last_good is not None else start
+        message = f"Stopped: {exc}. Returning the last image with a finite loss; try smaller weights or learning rate."
+    finally:
+        quiet.__exit__(None, None, None)
+        recorder.close()
+    if message:
+        print(message, flush=True)
+    if getattr(recorder, "lbfgs_message", None):
+        settings["lbfgs_message"] = recorder.lbfgs_message
+    settings["stopped"] = stopped
+    settings["message"] = message
+    result_image = finish(final)
+    result_image = _resize(tf.convert_to_tensor(result_image, tf.float32), (int(height), int(width)))
+    return TransferResult(image=images.clip_0_1(result_image), history=recorder.history, settings=settings)
+
+
+@contextlib.contextmanager
+def _quiet_retracing():
+    """Silence TF's 'retracing' warning: each run builds its own small tf.functions on purpose."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _identity(image):
+    """Return the image unchanged."""
+    return image
+
+
+def time_per_step(content, style, *, optimizer="adam", steps: int = 5, **kwargs) -> float:
+    """Measured seconds per step (the first step, which traces the graph, is left out)."""
+    result = transfer(content, style, optimizer=optimizer, steps=steps + 1, progress=False, **kwargs)
+    secs = result.history["seconds"]
+    return (secs[-1] - secs[1]) / max(1, len(secs) - 2)
+
+
+def live_preview(size: float = 3.0):
+    """A callback for `transfer` that shows the image as it forms (updates one output in a notebook)."""
+    from IPython.display import display
+
+    state = {"handle": None}
+
+    def show(step, image, parts):
+        pil = images.tensor_to_image(image)
+        scale = size * 96 / max(pil.size)
+        if scale < 1:
+            pil = pil.resize((max(1, round(pil.size[0] * scale)), max(1, round(pil.size[1] * scale))))
+        if state["handle"] is None:
+            state["handle"] = display(pil, display_id=True)
+        else:
+            state["handle"].update(pil)
+
+    return show

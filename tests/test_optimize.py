@@ -1,0 +1,297 @@
+"""helpers.optimize: both optimisers reduce the loss, bounds, seeds, colour, blends, stopping, scales, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import images, losses, optimize, vgg
+
+
+@pytest.fixture(scope="module")
+def pair64():
+    """A 64 px content/style pair from the committed examples."""
+    return images.load_example("astronaut", 64), images.load_example("swirls", 64)
+
+
+@pytest.fixture(scope="module")
+def pair32():
+    """A 48x32 content and a 32 px style (32 px is the smallest side VGG19 accepts)."""
+    return images.load_example("cat", 48), images.load_example("waves", 32)
+
+
+@pytest.fixture(scope="module")
+def lbfgs_run(pair64):
+    """25 L-BFGS steps on the 64 px pair, with every iterate captured through the callback."""
+    seen = []
+    result = optimize.transfer(
+        *pair64, steps=25, progress=False, callback=lambda step, img, parts: seen.append(img.numpy()), callback_every=1
+    )
+    return result, seen
+
+
+def test_lbfgs_halves_the_loss_within_25_steps(lbfgs_run):
+    result, _ = lbfgs_run
+    total = result.history["total"]
+    assert result.settings["optimizer"] == "lbfgs"
+    assert len(total) == 26 and result.history["step"][-1] == 25
+    assert total[-1] < 0.5 * total[0], total
+
+
+def test_history_parts_add_up(lbfgs_run):
+    h = lbfgs_run[0].history
+    assert set(h) >= {"total", "style", "content", "tv", "seconds"}
+    np.testing.assert_allclose(np.add(np.add(h["style"], h["content"]), h["tv"]), h["total"], rtol=1e-5)
+    assert all(b >= a for a, b in zip(h["seconds"], h["seconds"][1:]))
+
+
+def test_lbfgs_keeps_pixels_in_bounds(lbfgs_run, pair64):
+    result, seen = lbfgs_run
+    assert len(seen) == 25
+    raw = np.stack(seen)
+    assert raw.min() >= 0.0 and raw.max() <= 1.0
+    assert result.image.shape == pair64[0].shape and result.image.dtype == tf.float32
+    assert np.abs(result.image.numpy() - pair64[0].numpy()).mean() > 0.01, "the image did not move"
+
+
+def test_adam_reduces_the_loss(pair64):
+    result = optimize.transfer(*pair64, optimizer="adam", steps=20, progress=False)
+    total = result.history["total"]
+    assert total[-1] < 0.8 * total[0], (total[0], total[-1])
+    assert result.settings["learning_rate"] == 0.02
+    assert result.settings["epsilon"] == optimize.ADAM_EPSILON[result.settings["form"]]
+
+
+def test_matches_the_tutorial_train_step(pair32):
+    """The notebook's step (the TF tutorial's train_step) and transfer(optimizer='adam') agree step by step."""
+    content, style = pair32
+    extractor = vgg.StyleContentModel(weights="random")
+    style_targets = extractor(style)["style"]
+    content_targets = extractor(content)["content"]
+    opt = tf.keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=1e-1)
+    image = tf.Variable(content)
+
+    @tf.function
+    def train_step(image):
+        with tf.GradientTape() as tape:
+            outputs = extractor(image)
+            loss = losses.style_content_loss(outputs, style_targets, content_targets, 1e-2, 1e4)
+            loss += 30 * tf.image.total_variation(image)
+        grad = tape.gradient(loss, image)
+        opt.apply_gradients([(grad, image)])
+        image.assign(images.clip_0_1(image))
+        return loss
+
+    mine, after = [], []
+    for _ in range(3):
+        mine.append(float(tf.squeeze(train_step(image))))
+        after.append(image.numpy())
+    seen = {}
+    result = optimize.transfer(
+        content, style, steps=3, weights="random", progress=False, callback=lambda s, im, p: seen.update({s: im.numpy()}),
+        callback_every=1, **optimize.TUTORIAL_RECIPE,
+    )
+    np.testing.assert_allclose(result.history["total"][:3], mine, rtol=1e-4)
+    # One step agrees to float precision. Later steps drift by float rounding only: the TV gradient is a sign,
+    # so a pixel that ties with its neighbour can flip by one learning-rate step.
+    np.testing.assert_allclose(seen[1], after[0], atol=1e-5)
+    assert np.abs(result.image.numpy() - after[2]).mean() < 2e-3
+    assert np.abs(after[2] - content.numpy()).max() > 1e-2, "three steps should move the image"
+
+
+def test_same_seed_same_image(pair32):
+    kw = dict(init="noise", steps=3, progress=False)
+    a = optimize.transfer(*pair32, seed=7, **kw).image.numpy()
+    b = optimize.transfer(*pair32, seed=7, **kw).image.numpy()
+    c = optimize.transfer(*pair32, seed=8, **kw).image.numpy()
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 1e-3
+
+
+def test_init_options(pair32):
+    content = pair32[0]
+    noise = optimize.initial_image(content, "noise", seed=1).numpy()
+    blend = optimize.initial_image(content, "blend", seed=1).numpy()
+    np.testing.assert_allclose(blend, 0.6 * noise + 0.4 * content.numpy(), atol=1e-6)
+    assert noise.shape == content.shape and 0 <= noise.min() and noise.max() <= 1
+    given = optimize.initial_image(content, tf.zeros([1, 16, 16, 3]) + 0.25).numpy()
+    assert given.shape == content.shape and np.allclose(given, 0.25, atol=1e-5)
+
+
+def _chroma_error(image, content):
+    """Mean |ΔU| + |ΔV| between two RGB images."""
+    a, b = tf.image.rgb_to_yuv(image).numpy(), tf.image.rgb_to_yuv(content).numpy()
+    return float(np.abs(a[..., 1:] - b[..., 1:]).mean())
+
+
+def test_luminance_keeps_the_content_colours(pair64):
+    content, style = pair64
+    plain = optimize.transfer(content, style, steps=15, progress=False)
+    kept = optimize.transfer(content, style, steps=15, preserve_color="luminance", progress=False)
+    plain_err, kept_err = _chroma_error(plain.image, content), _chroma_error(kept.image, content)
+    assert kept_err < 0.25 * plain_err, (kept_err, plain_err)
+    assert kept.image.shape == content.shape
+
+
+def test_histogram_matching_moves_style_colours_to_the_content(pair64):
+    content, style = pair64
+    matched = optimize.match_color_histogram(style, content).numpy().reshape(-1, 3)
+    c = content.numpy().reshape(-1, 3)
+    assert np.abs(matched.mean(0) - c.mean(0)).max() < 0.03
+    before = np.abs(np.cov(style.numpy().reshape(-1, 3), rowvar=False) - np.cov(c, rowvar=False)).max()
+    after = np.abs(np.cov(matched, rowvar=False) - np.cov(c, rowvar=False)).max()
+    assert after < 0.5 * before, (after, before)  # not exact: clipping to [0, 1] trims the spread a little
+    result = optimize.transfer(content, style, steps=3, preserve_color="histogram", progress=False)
+    assert result.settings["preserve_color"] == "histogram"
+
+
+def test_two_styles_blend(pair32):
+    content, style = pair32
+    other = images.load_example("mosaic", 32)
+    result = optimize.transfer(content, [style, other], style_blend_weights=[3, 1], steps=3, progress=False)
+    assert result.settings["style_blend_weights"] == [0.75, 0.25]
+
+
+@pytest.mark.parametrize(
+    "weights, match",
+    [([1.0], "2 style"), ([1, 2, 3], "2 style"), ([0, 0], "sum to zero"), ([1, -1], ">= 0"), ([1, float("nan")], ">= 0")],
+)
+def test_blend_weights_are_validated(pair32, weights, match):
+    content, style = pair32
+    with pytest.raises(optimize.TransferError, match=match):
+        optimize.transfer(content, [style, style], style_blend_weights=weights, steps=1, progress=False)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_nan_returns_the_last_good_image(pair32, monkeypatch, capsys, optimizer):
+    calls = tf.Variable(0)
+    real = losses.total_variation_loss
+
+    def poisoned(image):
+        calls.assign_add(1)
+        return tf.where(calls > 3, tf.constant(float("nan")), real(image))
+
+    monkeypatch.setattr(losses, "total_variation_loss", poisoned)
+    result = optimize.transfer(*pair32, optimizer=optimizer, steps=20, progress=False)
+    assert result.settings["stopped"] == "non-finite loss"
+    assert "loss became nan" in capsys.readouterr().out
+    assert len(result.history["total"]) == 3 and all(np.isfinite(result.history["total"]))
+    assert np.all(np.isfinite(result.image.numpy()))
+    assert result.image.shape == pair32[0].shape
+
+
+def test_interrupt_returns_the_best_image(pair32, capsys):
+    seen = {}
+
+    def interrupt(step, image, parts):
+        seen[step] = image.numpy()
+        if step == 4:
+            raise KeyboardInterrupt
+
+    result = optimize.transfer(*pair32, steps=20, callback=interrupt, callback_every=1, progress=False)
+    assert result.settings["stopped"] == "interrupted"
+    assert "Interrupted at step 4" in capsys.readouterr().out
+    total = result.history["total"]
+    assert len(total) == 5
+    best = int(np.argmin(total))
+    assert best > 0, "L-BFGS should have improved on the start"
+    np.testing.assert_allclose(result.image.numpy(), seen[best], atol=1e-6)
+
+
+def test_scales_return_the_full_size():
+    content = images.load_example("rocket", 64)  # not square
+    style = images.load_example("swirls", 64)
+    result = optimize.transfer(content, style, scales=(48, 64), steps=(3, 2), progress=False)
+    assert result.image.shape == content.shape
+    assert result.history["scale"][0] == 48 and result.history["scale"][-1] == 64
+    assert result.settings["scales"] == [48, 64]
+
+
+def test_zero_weights_are_allowed(pair32):
+    result = optimize.transfer(*pair32, style_weight=0, tv_weight=0, init="noise", steps=3, progress=False)
+    assert max(result.history["style"]) == 0 and result.history["content"][-1] < result.history["content"][0]
+
+
+def test_tutorial_recipe_total_is_the_tutorial_objective(pair32):
+    content, style = pair32
+    result = optimize.transfer(content, style, steps=1, weights="random", progress=False, **optimize.TUTORIAL_RECIPE)
+    extractor = vgg.StyleContentModel(weights="random")
+    loss = losses.style_content_loss(extractor(content), extractor(style)["style"], extractor(content)["content"])
+    loss += 30 * tf.reduce_sum(tf.image.total_variation(content))
+    np.testing.assert_allclose(result.history["total"][0], float(loss), rtol=1e-5)
+    assert result.settings["form"] == "mean" and result.settings["beta_1"] == 0.99
+
+
+def test_defaults_follow_the_weights_kind():
+    random = optimize.resolve_settings("random")
+    assert random["form"] == optimize.DEFAULTS["random"]["form"] and random["weights_kind"] == "random"
+    assert optimize.DEFAULTS["imagenet"]["form"] == "mean" and optimize.DEFAULTS["imagenet"]["style_weight"] == 1e-2
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"optimizer": "sgd"}, "unknown optimizer 'sgd'"),
+        ({"init": "zeros"}, "unknown init 'zeros'"),
+        ({"style_weight": -1}, "style_weight must be"),
+        ({"content_weight": -0.5}, "content_weight must be"),
+        ({"tv_weight": -1}, "tv_weight must be"),
+        ({"style_layers": ["block9_conv1"]}, "valid names are: block1_conv1"),
+        ({"content_layers": ["conv4_2"]}, "valid names are"),
+        ({"steps": 0}, "steps must be"),
+        ({"preserve_color": "rgb"}, "preserve_color"),
+        ({"form": "squared"}, "unknown loss form"),
+        ({"scales": (16, 32)}, "VGG19 needs at least 32"),
+        ({"scales": (32, 28)}, "scales must increase"),
+        ({"steps": (2, 2)}, "2 values for 1 scales"),
+    ],
+)
+def test_bad_arguments_fail_clearly(pair32, kwargs, match):
+    with pytest.raises(optimize.TransferError, match=match):
+        optimize.transfer(*pair32, progress=False, **kwargs)
+
+
+def test_too_small_image_fails_clearly(pair32):
+    with pytest.raises(ValueError, match="too small"):
+        optimize.transfer(tf.zeros([1, 20, 40, 3]), pair32[1], steps=1, progress=False)
+    with pytest.raises(ValueError, match="style: .*too small"):
+        optimize.transfer(pair32[0], np.zeros((16, 16, 3), np.uint8), steps=1, progress=False)
+
+
+def test_progress_bar_and_callback(pair32, capsys):
+    calls = []
+    optimize.transfer(*pair32, steps=4, callback=lambda s, im, p: calls.append((s, tuple(im.shape), sorted(p))), callback_every=2)
+    assert [c[0] for c in calls] == [2, 4]
+    assert calls[0][1] == tuple(pair32[0].shape) and calls[0][2] == ["content", "style", "total", "tv"]
+    assert "style transfer" in capsys.readouterr().err
+
+
+def _student_step(tv_weight=None, clip=True, content_weight=1e4):
+    """A train_step as the exercise asks for it (optionally with a mistake)."""
+
+    def step(image, extractor, opt, style_targets, content_targets, tv=None):
+        with tf.GradientTape() as tape:
+            loss = losses.style_content_loss(extractor(image), style_targets, content_targets, 1e-2, content_weight)
+            if tv is not None:
+                loss += tv * tf.image.total_variation(image)
+        grad = tape.gradient(loss, image)
+        opt.apply_gradients([(grad, image)])
+        if clip:
+            image.assign(images.clip_0_1(image))
+        return loss
+
+    return step
+
+
+def test_exercise_checks_pass_and_fail(capsys):
+    from helpers import check
+
+    assert check.train_step(_student_step())
+    assert not check.train_step(_student_step(content_weight=1e3))
+    assert check.train_step_with_tv(_student_step())
+    assert not check.train_step_with_tv(lambda *args: _student_step()(*args[:5]))
+    assert check.total_variation_loss(lambda im: tf.reduce_sum(tf.image.total_variation(im)))
+    assert not check.total_variation_loss(lambda im: tf.reduce_mean(tf.abs(im[:, 1:] - im[:, :-1])) + tf.reduce_mean(tf.abs(im[:, :, 1:] - im[:, :, :-1])))
+    out = capsys.readouterr().out
+    assert "✓ train_step" in out and "✗ total_variation_loss" in out and "mean" in out
