@@ -4,7 +4,8 @@ The network maps a photo to a stylised photo in one forward pass:
 
     9x9 conv -> two stride-2 3x3 convs -> 5 residual blocks -> two (2x nearest upsample + 3x3 conv) -> 9x9 conv -> sigmoid
 
-Every convolution but the last is followed by instance normalisation (Ulyanov et al. 2016) and a ReLU. Upsampling is
+Every convolution but the last is followed by instance normalisation (Ulyanov et al. 2016), and by a ReLU except the
+second convolution of each residual block. Upsampling is
 "resize-convolution" (Odena et al. 2016), which avoids the checkerboard pattern of transposed convolutions. Inputs of
 any size at least ``MIN_SIDE`` are reflect-padded to a multiple of 4 and the output is cropped back, so the output
 always has the input's shape.
@@ -155,6 +156,20 @@ class TransformNet(tf.keras.Model):
             x = layer(x)
         x = tf.sigmoid(self.out(x))
         return x[:, :height, :width, :]
+
+    def stage_shapes(self, image) -> list[tuple[str, tuple]]:
+        """Follow `image` [B, H, W, 3] through the network: [(stage, output shape)] from the padded input to the output."""
+        x = check_input(image)
+        height, width = int(x.shape[1]), int(x.shape[2])
+        x = tf.pad(x, [[0, 0], [0, (-height) % 4], [0, (-width) % 4], [0, 0]], mode="SYMMETRIC")
+        shapes = [("input (padded to a multiple of 4)", tuple(x.shape))]
+        stages = [("in", self.down[:1]), ("downsample", self.down[1:]), ("residual", self.res), ("upsample", self.up), ("out (before sigmoid)", [self.out])]
+        for name, layers in stages:
+            for layer in layers:
+                x = layer(x)
+            shapes.append((name, tuple(x.shape)))
+        shapes.append(("output (sigmoid, cropped back)", tuple(tf.sigmoid(x)[:, :height, :width, :].shape)))
+        return shapes
 
     def infer(self, images):
         """Inference through one tf.function traced for any size: [B, H, W, 3] in [0, 1] -> [B, H, W, 3] in [0, 1]."""
@@ -347,7 +362,11 @@ def train(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=int(steps), desc="training", unit="step")
+        # With a time budget the bar counts seconds of the budget, since that is what usually ends training.
+        if time_budget is not None:
+            bar = tqdm(total=round(float(time_budget)), desc="training (s of budget)", unit="s", bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}")
+        else:
+            bar = tqdm(total=int(steps), desc="training", unit="step")
     try:
         for step in range(1, int(steps) + 1):
             total, parts = train_step(next(batches))
@@ -356,10 +375,15 @@ def train(
                 history[key].append(float(parts[key]))
             history["seconds"].append(time.perf_counter() - start)
             history["steps"] = step
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{float(total):.4g}")
             out_of_time = time_budget is not None and history["seconds"][-1] >= float(time_budget)
+            if bar is not None:
+                if time_budget is not None:
+                    bar.n = bar.total if out_of_time else round(history["seconds"][-1], 1)
+                    bar.set_postfix(step=step, loss=f"{float(total):.4g}", refresh=False)
+                    bar.refresh()
+                else:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{float(total):.4g}")
             if callback is not None and preview_every and (step % int(preview_every) == 0 or step == int(steps) or out_of_time):
                 callback(step, net, history)
             if out_of_time:
@@ -372,6 +396,45 @@ def train(
             bar.close()
     history["total_seconds"] = time.perf_counter() - start
     return history
+
+
+class TrainingPreview:
+    """A `train` callback that redraws [photo | network output] in one notebook output and keeps every frame."""
+
+    def __init__(self, photo, size: float = 3.0, title: str = "Live preview"):
+        self.photo = check_input(photo, "photo")
+        self.size, self.title = float(size), title
+        self.frames: list[tuple[int, tf.Tensor]] = []  # (step, [1, H, W, 3] output) for every preview shown
+        self._handle = None
+
+    def __call__(self, step: int, net: TransformNet, history: dict | None = None):
+        """Stylise the photo with `net`, store it as the frame for `step`, and show it (call with step 0 before training)."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        out = stylize(net, self.photo)
+        self.frames.append((int(step), out))
+        label = f"step {step}" + (f", loss {history['loss'][-1]:.3f}" if history and history.get("loss") else " (untrained)")
+        fig, axes = plt.subplots(1, 2, figsize=(2 * self.size, self.size))
+        images.imshow(self.photo, "photo", ax=axes[0])
+        images.imshow(out, label, ax=axes[1])
+        fig.suptitle(self.title)
+        fig.tight_layout()
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)
+
+    def strip(self, count: int = 6, height: int = 96) -> tuple[tf.Tensor, list[int]]:
+        """Up to `count` evenly spaced frames side by side, `height` px tall: ([1, height, W, 3], their steps)."""
+        if not self.frames:
+            raise ValueError("no preview frames yet: call the preview (or train with it) first")
+        picks = np.unique(np.linspace(0, len(self.frames) - 1, min(int(count), len(self.frames))).round().astype(int))
+        chosen = [self.frames[i] for i in picks]
+        width = max(1, round(height * int(self.photo.shape[2]) / int(self.photo.shape[1])))
+        strip = tf.concat([tf.image.resize(frame, (height, width)) for _, frame in chosen], axis=2)
+        return strip, [step for step, _ in chosen]
 
 
 def plot_history(history: dict, ax=None, title: str = "Training loss", smooth: int | None = None):

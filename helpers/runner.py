@@ -71,12 +71,14 @@ def execute_notebook(path, out_dir=None, smoke: bool | None = None, timeout: int
     if model_log is not None:
         env["NST_MODEL_LOG"] = str(model_log)
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))  # keep TF's C++ start-up log out of the pages
     client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
+        # TensorFlow's C++ start-up log (CUDA probing, oneDNN) is written straight to file descriptor 2; keep it
+        # in this terminal rather than in the saved pages. Python's own warnings and errors still reach the notebook.
+        extra_arguments=["--IPKernelApp.capture_fd_output=False"],
     )
     start = time.perf_counter()
     try:

@@ -143,3 +143,35 @@ def test_check_instance_norm_accepts_the_reference_and_rejects_mistakes(capsys):
     assert "batch" in capsys.readouterr().out
     assert check.instance_norm(lambda x: x - tf.reduce_mean(x, axis=[1, 2], keepdims=True)) is False
     assert check.instance_norm(lambda x: 1 / 0) is False
+
+
+def test_stage_shapes_follow_the_table(net):
+    shapes = dict(net.stage_shapes(tf.zeros([1, 37, 50, 3])))
+    assert shapes["input (padded to a multiple of 4)"] == (1, 40, 52, 3)
+    assert shapes["in"] == (1, 40, 52, 4)
+    assert shapes["downsample"] == (1, 10, 13, 8)
+    assert shapes["residual"] == (1, 10, 13, 8)
+    assert shapes["upsample"] == (1, 40, 52, 4)
+    assert shapes["out (before sigmoid)"] == (1, 40, 52, 3)
+    assert shapes["output (sigmoid, cropped back)"] == (1, 37, 50, 3)
+
+
+def test_training_preview_keeps_frames_and_builds_a_strip(net, photo, capsys):
+    small = photo[:, :32, :48]
+    preview = feedforward.TrainingPreview(small)
+    with pytest.raises(ValueError, match="no preview frames"):
+        preview.strip()
+    preview(0, net)
+    preview(5, net, {"loss": [0.5]})
+    assert [step for step, _ in preview.frames] == [0, 5]
+    np.testing.assert_allclose(preview.frames[1][1].numpy(), feedforward.stylize(net, small).numpy())
+    strip, steps = preview.strip(count=6, height=16)
+    assert steps == [0, 5] and tuple(strip.shape) == (1, 16, 2 * 24, 3)
+
+
+def test_progress_bar_counts_the_time_budget(photo, capsys):
+    net = feedforward.TransformNet(**TINY, seed=0)
+    style = images.load_example("waves", max_dim=48)
+    history = feedforward.train(net, style, [photo], steps=50, batch_size=1, image_size=32, time_budget=1e-6, progress=True)
+    assert history["stopped"] == "time budget"
+    assert "s of budget" in capsys.readouterr().err

@@ -112,7 +112,17 @@ def test_interpolate_and_blend():
 def test_exercise_checks_accept_right_answers_and_reject_wrong_ones(capsys):
     from helpers import check
 
-    assert check.interpolate(lambda a, b, t: (1 - t) * a + t * b)
+    def good_interpolate(a, b, t):
+        if not 0 <= t <= 1:
+            raise ValueError("t must be in [0, 1]")
+        return (1 - t) * a + t * b
+
+    assert check.interpolate(good_interpolate)
+    assert not check.interpolate(lambda a, b, t: (1 - t) * a + t * b)  # no guard for t outside [0, 1]
+    assert "outside [0, 1], but no ValueError" in capsys.readouterr().out
+    assert not check.interpolate(lambda a, b, t: magenta.interpolate(a, b, t))  # only calls the course's helper
+    assert "calls magenta.interpolate" in capsys.readouterr().out
+    assert magenta.interpolate(tf.zeros([100]), tf.ones([100]), 0.5).shape == (1, 1, 1, 100)  # restored afterwards
     assert not check.interpolate(lambda a, b, t: t * a + (1 - t) * b)
     assert "t = 0 should give v1" in capsys.readouterr().out
     assert not check.interpolate(lambda a, b, t: None)
@@ -127,6 +137,16 @@ def test_exercise_checks_accept_right_answers_and_reject_wrong_ones(capsys):
     assert not check.blend(lambda vs, ws: sum(w * v for w, v in zip(ws, vs)))  # no guard
     assert "no ValueError" in capsys.readouterr().out
     assert not check.blend(lambda vs, ws: vs[0])
+
+    def exact_blend(vectors, weights):
+        if sum(weights) != 1:  # no room for rounding: 0.7 + 0.2 + 0.1 != 1.0 in floats
+            raise ValueError("weights must sum to 1")
+        return sum(w * v for w, v in zip(weights, vectors))
+
+    assert not check.blend(exact_blend)
+    assert "rounding" in capsys.readouterr().out
+    assert not check.blend(lambda vs, ws: magenta.blend(vs, ws))
+    assert "calls magenta.blend" in capsys.readouterr().out
 
     assert check.blur_style(lambda s: tf.nn.avg_pool(s, 3, 1, "SAME"))
     zero_padded = lambda s: tf.nn.avg_pool(tf.pad(s, [[0, 0], [1, 1], [1, 1], [0, 0]]), 3, 1, "VALID")  # noqa: E731
