@@ -112,3 +112,22 @@ def test_checks_accept_the_references_and_reject_mistakes():
     assert check.style_weights(lambda spec: np.ones(26) / 26) is False
     assert check.conditional_instance_norm(multistyle.conditional_instance_norm) is True
     assert check.conditional_instance_norm(lambda x, g, b, w: x * g[0] + b[0]) is False
+
+
+def test_style_weights_check_wants_value_error_for_every_bad_spec():
+    def index_error(spec):
+        if isinstance(spec, int) and not 0 <= spec < 26:
+            raise IndexError(spec)
+        return multistyle.style_weights(spec)
+
+    def no_length_check(spec):
+        if isinstance(spec, list):
+            weights = np.asarray(spec, np.float32)
+            return weights / weights.sum()
+        return multistyle.style_weights(spec)
+
+    def empty_dict_is_uniform(spec):
+        return np.full(26, 1 / 26, np.float32) if spec == {} else multistyle.style_weights(spec)
+
+    for wrong in (index_error, no_length_check, empty_dict_is_uniform):
+        assert check.style_weights(wrong) is False, wrong.__name__
