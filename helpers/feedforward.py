@@ -360,7 +360,7 @@ def train(
     start = time.perf_counter()
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from helpers.progress import progress_bar as tqdm
 
         # With a time budget the bar counts seconds of the budget, since that is what usually ends training.
         if time_budget is not None:
