@@ -11,7 +11,10 @@ Every output is then measured by one judge (:class:`Judge`): one VGG19 feature e
 layers (``vgg.STYLE_LAYERS``, ``vgg.CONTENT_LAYERS``) and one loss form (``"relative"``), whatever
 method produced the image, so the numbers can be compared across methods:
 
-* ``seconds``: wall time from the two tensors to the output, model already loaded;
+* ``seconds``: wall time from the two tensors to the output, model already loaded. For the Hub model it is
+  the median of ``repeats`` warm calls (the first call per input shape, which traces the graph, is not timed);
+  for the optimiser it is one whole ``optimize.transfer`` call, *including* its set-up (building the targets
+  and tracing its tf.functions, which every call does anew). The ``timing`` column says which;
 * ``style_loss``: mean over the style layers of ||G - A||^2 / ||A||^2 against the prepared style image;
 * ``content_loss``: ||F - P||^2 / ||P||^2 at the content layer against the content image;
 * ``ssim``: structural similarity with the content image (1 = identical structure);
@@ -38,6 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import config, images, losses, vgg
+from helpers.progress import progress_bar
 
 #: The methods the comparison knows, in the order they are run and shown.
 METHODS = ("hub", "optimizer")
@@ -52,7 +56,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".ti
 #: Columns of metrics.csv, in order.
 CSV_COLUMNS = (
     "content", "style", "method", "seconds", "style_loss", "content_loss", "ssim", "hist_distance",
-    "height", "width", "style_size", "blur", "steps", "model", "judge", "output",
+    "height", "width", "style_size", "blur", "steps", "stopped", "timing", "model", "judge", "output",
 )
 
 
@@ -186,6 +190,11 @@ class MethodOutput:
     seconds: float  # wall time of the stylisation itself
     model: str  # which model actually ran
     history: dict | None = None  # the optimiser's per-step losses, if any
+    timings: list = dataclasses.field(default_factory=list)  # every timed call (the Hub model repeats its call)
+    timing: str = ""  # what `seconds` includes, in words
+    stopped: str = ""  # the optimiser: "finished", or how and when it stopped early
+    setup_seconds: float = 0.0  # the optimiser: time before its first step (targets, tracing, first evaluation) and after its last
+    steps_done: int = 0  # the optimiser: iterations it completed
 
 
 class HubMethod:
@@ -193,9 +202,10 @@ class HubMethod:
 
     name = "hub"
 
-    def __init__(self, handle=None, module=None):
+    def __init__(self, handle=None, module=None, repeats: int = 3):
         self.handle = handle
         self._module = module
+        self.repeats = max(1, int(repeats))
         self._warm: set = set()
         self.load_seconds = 0.0
 
@@ -216,18 +226,23 @@ class HubMethod:
         return str(getattr(self.module, "source", type(self.module).__name__))
 
     def __call__(self, content, style) -> MethodOutput:
-        """Stylise [1, H, W, 3] content with [1, h, w, 3] style; the first call per shape is a warm-up and not timed."""
+        """Stylise [1, H, W, 3] content with [1, h, w, 3] style; the first call per shape is an untimed warm-up, then the median of `repeats` calls."""
         module = self.module
         content, style = tf.constant(content, tf.float32), tf.constant(style, tf.float32)
         key = (tuple(content.shape), tuple(style.shape))
         if key not in self._warm:
             module(content, style)  # graph tracing and one-off set-up are not part of the per-image time
             self._warm.add(key)
-        start = time.perf_counter()
-        out = module(content, style)[0]
-        out = images.clip_0_1(tf.convert_to_tensor(out, tf.float32))
-        seconds = time.perf_counter() - start
-        return MethodOutput(out, seconds, self.source)
+        timings = []
+        for _ in range(self.repeats):
+            start = time.perf_counter()
+            out = module(content, style)[0]
+            out = images.clip_0_1(tf.convert_to_tensor(out, tf.float32))
+            timings.append(time.perf_counter() - start)
+        seconds = float(np.median(timings))
+        timing = (f"median of {len(timings)} warm calls ({min(timings):.3g}-{max(timings):.3g} s)" if len(timings) > 1
+                  else "one warm call")
+        return MethodOutput(out, seconds, self.source, timings=timings, timing=timing)
 
 
 class OptimizerMethod:
@@ -255,17 +270,47 @@ class OptimizerMethod:
         from helpers import optimize
 
         kwargs = dict(optimizer=self.optimizer, steps=self.steps, init=self.init, weights=self.weights,
-                      seed=self.seed, progress=self.progress, **self.options)
+                      seed=self.seed, **self.options)
         kwargs.update(overrides)
+        show = bool(kwargs.pop("progress", self.progress))
+        requested = kwargs["steps"] if kwargs["steps"] is not None else optimize.DEFAULT_STEPS[kwargs["optimizer"]]
+        total = sum(requested) if isinstance(requested, (list, tuple)) else int(requested)
+        bar = progress_bar(total=total, desc="style transfer", unit="step", leave=True) if show else None
+        if bar is not None and "callback" not in kwargs:
+            def advance(step, _image, parts):
+                bar.update(step - bar.n)
+                bar.set_postfix(loss=f"{parts['total']:.4g}", refresh=False)
+
+            kwargs.update(callback=advance, callback_every=1)
         start = time.perf_counter()
-        result = optimize.transfer(content, style, **kwargs)
-        seconds = time.perf_counter() - start
+        try:
+            result = optimize.transfer(content, style, progress=False, **kwargs)
+        finally:
+            seconds = time.perf_counter() - start
+            if bar is not None:
+                bar.close()
         stopped = result.settings.get("stopped", "finished")
         if stopped == "interrupted":  # transfer keeps the best image on Ctrl-C; a truncated run is no fair comparison
             raise KeyboardInterrupt
+        history = result.history
+        done = int(history["step"][-1]) if history.get("step") else 0
+        loop = float(history["seconds"][-1] - history["seconds"][0]) if history.get("seconds") else 0.0
+        stopped = describe_stop(stopped, done, total, result.settings.get("lbfgs_message", ""))
         image = images.clip_0_1(tf.convert_to_tensor(result.image, tf.float32))
-        model = self.source if stopped == "finished" else f"{self.source} (stopped early: {stopped})"
-        return MethodOutput(image, seconds, model, history=result.history)
+        model = self.source if stopped == "finished" else f"{self.source} ({stopped})"
+        timing = f"one call incl. {seconds - loop:.3g} s set-up and tracing; {loop / max(1, done):.3g} s per step"
+        return MethodOutput(image, seconds, model, history=history, timings=[seconds], timing=timing, stopped=stopped,
+                            setup_seconds=seconds - loop, steps_done=done)
+
+
+def describe_stop(stopped: str, done: int, requested: int, lbfgs_message: str = "") -> str:
+    """'finished' when a run did all `requested` steps, else 'stopped early after done of requested steps: reason'."""
+    if stopped == "finished" and done >= requested:
+        return "finished"
+    if stopped.startswith("lbfgs stopped early"):  # optimize already said how far it got; keep scipy's reason only
+        stopped = lbfgs_message.strip() or stopped
+    reason = stopped if stopped != "finished" else (lbfgs_message.strip() or "the optimiser stopped by itself")
+    return f"stopped early after {done} of {requested} steps: {reason}"
 
 
 def make_methods(names=METHODS, *, steps=None, optimizer: str = "lbfgs", init="content", weights="auto", seed: int = 0,
@@ -312,6 +357,8 @@ class Measurement:
     model: str
     judge: str
     output: str = ""
+    stopped: str = ""
+    timing: str = ""
 
     def as_row(self) -> dict:
         """The row as a {column: text} dict for metrics.csv."""
@@ -343,6 +390,7 @@ def measure_output(out: MethodOutput, content, style, judge: Judge, *, method: s
         content=content_name, style=style_name, method=method, seconds=out.seconds, **values,
         height=int(content.shape[1]), width=int(content.shape[2]), style_size=int(style.shape[1]), blur=bool(blurred),
         steps="" if steps is None else str(steps), model=out.model, judge=judge.description,
+        stopped=out.stopped, timing=out.timing,
     )
 
 
@@ -359,6 +407,9 @@ def metrics_table(rows, markdown: bool = False) -> str:
     """The measurements as an aligned text table (or a Markdown table) with one line per row."""
     header = [title for _, title, _ in _TABLE]
     body = [[fmt.format(getattr(r, key)) for key, _, fmt in _TABLE] for r in rows]
+    for cells, r in zip(body, rows):
+        if r.stopped.startswith("stopped early"):
+            cells[2] += " (stopped early)"
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i < 3 else "---:" for i in range(len(header))) + "|"]
         lines += ["| " + " | ".join(cells) + " |" for cells in body]

@@ -249,8 +249,11 @@ class StyleTransferProblem:
         self.style_weight = float(style_weight)
         self.content_weight = float(content_weight)
         self.tv_weight = float(tv_weight)
-        self.content_targets = extractor(content)["content"]
-        self.style_targets = [extractor(s)["style"] for s in styles]
+        # A term whose weight is 0 is not computed at all (and its layers need not be in the extractor).
+        self.use_style = self.style_weight > 0
+        self.use_content = self.content_weight > 0
+        self.content_targets = extractor(content)["content"] if self.use_content else {}
+        self.style_targets = [extractor(s)["style"] for s in styles] if self.use_style else []
         self.blend = list(blend)
         self.layer_weights = layer_weights
         self.loss_and_grads = tf.function(self._loss_and_grads, reduce_retracing=True)
@@ -258,12 +261,16 @@ class StyleTransferProblem:
 
     def _losses(self, image):
         """Weighted parts (total, style, content, tv) for an image [1, H, W, 3]."""
-        outputs = self.extractor(image)
-        style = tf.add_n(
-            [w * losses.style_loss(outputs["style"], t, self.layer_weights, self.form) for w, t in zip(self.blend, self.style_targets)]
-        )
-        content = losses.content_loss(outputs["content"], self.content_targets, self.form)
-        tv = losses.total_variation_loss(image)
+        outputs = self.extractor(image) if (self.use_style or self.use_content) else None
+        zero = tf.constant(0.0, tf.float32)
+        if self.use_style:
+            style = tf.add_n(
+                [w * losses.style_loss(outputs["style"], t, self.layer_weights, self.form) for w, t in zip(self.blend, self.style_targets)]
+            )
+        else:
+            style = zero
+        content = losses.content_loss(outputs["content"], self.content_targets, self.form) if self.use_content else zero
+        tv = losses.total_variation_loss(image) if self.tv_weight > 0 else zero
         parts = {
             "style": self.style_weight * style,
             "content": self.content_weight * content,
@@ -277,7 +284,8 @@ class StyleTransferProblem:
         with tf.GradientTape() as tape:
             tape.watch(image)
             total, parts = self._losses(image)
-        return total, parts, tape.gradient(total, image)
+        grad = tape.gradient(total, image)
+        return total, parts, tf.zeros_like(image) if grad is None else grad  # None when every weight is 0
 
 
 # ----------------------------------------------------------------------------------------- the runners
@@ -301,10 +309,12 @@ class _Recorder:
         self.step = 0
         self.scale = scale_label
         self.bar = None
+        self.lbfgs_early = []  # one note per L-BFGS stage that ended before its `steps` iterations
+        self.lbfgs_evaluations = 0  # loss-and-gradient evaluations scipy asked for (an iteration may need several)
         if progress:
-            from tqdm.auto import tqdm
+            from helpers.progress import progress_bar
 
-            self.bar = tqdm(total=total_steps, desc="style transfer", unit="step", leave=True)
+            self.bar = progress_bar(total=total_steps, desc="style transfer", unit="step", leave=True)
 
     def record(self, image: tf.Tensor, total, parts, *, advance: bool) -> None:
         """Note the loss of `image`; stop on NaN/Inf; update best image, bar and callback."""
@@ -347,6 +357,7 @@ def _run_adam(problem, start, steps, recorder, learning_rate, beta_1, beta_2, ep
         with tf.GradientTape() as tape:
             total, parts = problem._losses(img)
         grad = tape.gradient(total, img)
+        grad = tf.zeros_like(img) if grad is None else grad  # None when every weight is 0
         opt.apply_gradients([(grad, img)])
         img.assign(images.clip_0_1(img))
         return total, parts
@@ -398,6 +409,9 @@ def _run_lbfgs(problem, start, steps, recorder, maxcor):
         options={"maxiter": int(steps), "maxfun": int(steps) * 3 + 10, "maxcor": int(maxcor), "ftol": 1e-12, "gtol": 0.0},
     )
     recorder.lbfgs_message = str(result.message)
+    recorder.lbfgs_evaluations += int(result.nfev)
+    if int(result.nit) < int(steps):  # scipy stopped before `steps` iterations: line search failed, maxfun, converged...
+        recorder.lbfgs_early.append(f"after {int(result.nit)} of {int(steps)} iterations: {result.message}")
     return tf.constant(result.x.reshape(shape), tf.float32)
 
 
@@ -506,7 +520,8 @@ def transfer(
     elif preserve_color == "histogram":
         work_styles = [match_color_histogram(s, content) for s in styles]
 
-    extractor = vgg.StyleContentModel(style_layers, content_layers, weights, pooling)
+    extractor = _extractor(style_layers if chosen["style_weight"] > 0 else [],
+                           content_layers if chosen["content_weight"] > 0 else [], weights, pooling)
     settings = {
         "optimizer": optimizer,
         "steps": step_list,
@@ -521,6 +536,7 @@ def transfer(
         "style_blend_weights": blend,
         "layer_weights": layer_weights,
         "size": (int(height), int(width)),
+        "deepest_layer": extractor.deepest_layer,
     }
     if optimizer == "adam":
         epsilon = ADAM_EPSILON[chosen["form"]] if epsilon is None else float(epsilon)
@@ -577,11 +593,56 @@ def transfer(
         print(message, flush=True)
     if getattr(recorder, "lbfgs_message", None):
         settings["lbfgs_message"] = recorder.lbfgs_message
+        settings["lbfgs_evaluations"] = recorder.lbfgs_evaluations
+    if stopped == "finished" and recorder.lbfgs_early:
+        stopped = "lbfgs stopped early: " + "; ".join(recorder.lbfgs_early)
+        message = f"L-BFGS stopped early ({'; '.join(recorder.lbfgs_early)}); the result is the image it reached."
+        print(message, flush=True)
     settings["stopped"] = stopped
     settings["message"] = message
     result_image = finish(final)
     result_image = _resize(tf.convert_to_tensor(result_image, tf.float32), (int(height), int(width)))
     return TransferResult(image=images.clip_0_1(result_image), history=recorder.history, settings=settings)
+
+
+class _FeatureModel:
+    """Like vgg.StyleContentModel, but either layer list may be empty; the VGG19 stops at the deepest layer needed."""
+
+    def __init__(self, style_layers, content_layers, weights, pooling):
+        self.style_layers, self.content_layers = list(style_layers), list(content_layers)
+        names = self.style_layers + self.content_layers
+        self.vgg = vgg.vgg_layers(names, weights, pooling) if names else None
+
+    def __call__(self, image):
+        """Image [B, H, W, 3] in [0, 1] -> {'style': {layer: Gram}, 'content': {layer: features}}."""
+        if self.vgg is None:
+            return {"style": {}, "content": {}}
+        outputs = self.vgg(vgg.preprocess(image))
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        n = len(self.style_layers)
+        return {
+            "content": dict(zip(self.content_layers, outputs[n:])),
+            "style": {name: losses.gram_matrix(out) for name, out in zip(self.style_layers, outputs[:n])},
+        }
+
+
+def _extractor(style_layers, content_layers, weights, pooling):
+    """vgg.StyleContentModel when both terms are used; else a model with only the layers of the used term(s)."""
+    if style_layers and content_layers:
+        model = vgg.StyleContentModel(style_layers, content_layers, weights, pooling)
+    else:
+        model = _FeatureModel(style_layers, content_layers, weights, pooling)
+    model.deepest_layer = _deepest(model.vgg)
+    return model
+
+
+def _deepest(model) -> str | None:
+    """The name of the deepest VGG19 layer inside a vgg_layers model (None for no model)."""
+    if model is None:
+        return None
+    names = [layer.name for layer in model.layers if layer.name in vgg.ALL_LAYERS]
+    return max(names, key=vgg.ALL_LAYERS.index) if names else None
 
 
 @contextlib.contextmanager

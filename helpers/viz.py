@@ -62,8 +62,13 @@ def feature_grid(features: dict, channels: int | dict = 6, size: float = 1.6, su
 
 
 def gram_heatmaps(grams, titles=None, max_channels: int | None = None, size: float = 3.4, suptitle: str | None = None,
-                  cmap: str = "magma", gamma: float = 0.5):
-    """Show Gram matrices ([1, C, C] or [C, C]) side by side on one colour scale (power-law, `gamma`) with labelled axes."""
+                  cmap: str = "magma", gamma: float = 0.5, symmetric: bool = False,
+                  label: str = "G[c, d]"):
+    """Show Gram matrices ([1, C, C] or [C, C]) side by side on one colour scale with labelled axes.
+
+    Non-negative matrices use a power-law scale (colour ~ value**gamma); with `symmetric=True` (or any negative entry)
+    the scale is linear, and `symmetric` centres it on zero (-m .. m), for centred Gram matrices and a diverging cmap.
+    """
     plt = _plt()
     from matplotlib.colors import PowerNorm
 
@@ -77,7 +82,10 @@ def gram_heatmaps(grams, titles=None, max_channels: int | None = None, size: flo
         raise ValueError(f"gram_heatmaps: {len(mats)} matrices but {len(titles)} titles")
     vmax = max(float(m.max()) for m in mats)
     vmin = min(0.0, min(float(m.min()) for m in mats))
-    norm = PowerNorm(gamma, vmin=vmin, vmax=vmax) if vmin >= 0 and gamma != 1 else None
+    if symmetric:
+        vmax = max(float(np.abs(m).max()) for m in mats) or 1.0
+        vmin = -vmax
+    norm = PowerNorm(gamma, vmin=vmin, vmax=vmax) if vmin >= 0 and gamma != 1 and not symmetric else None
     fig, axes = plt.subplots(1, len(mats), figsize=(size * len(mats) + 1.0, size + 0.4), squeeze=False, layout="constrained")
     image = None
     for ax, mat, title in zip(axes[0], mats, titles):
@@ -86,7 +94,7 @@ def gram_heatmaps(grams, titles=None, max_channels: int | None = None, size: flo
         ax.set_ylabel("channel c")
         if title:
             ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=list(axes[0]), shrink=0.85, label="G[c, d]" + (f" (colour ~ value^{gamma:g})" if norm else ""))
+    fig.colorbar(image, ax=list(axes[0]), shrink=0.85, label=label + (f" (colour ~ value^{gamma:g})" if norm else ""))
     if suptitle:
         fig.suptitle(suptitle)
     return fig

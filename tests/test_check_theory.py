@@ -240,3 +240,22 @@ def test_notebook_tile_shuffle_is_a_permutation(teaching):
     tiles_in = {np.asarray(image)[0, i : i + 8, j : j + 8].tobytes() for i in range(0, 32, 8) for j in range(0, 48, 8)}
     tiles_out = {np.asarray(shuffled)[0, i : i + 8, j : j + 8].tobytes() for i in range(0, 32, 8) for j in range(0, 48, 8)}
     assert tiles_in == tiles_out
+
+
+def test_notebook_tile_shuffle_drops_the_remainder(teaching):
+    image = tf.random.stateless_uniform((1, 36, 50, 3), seed=(3, 4))
+    shuffled = teaching["shuffle_tiles"](image, 8, seed=1)
+    assert shuffled.shape == (1, 32, 48, 3)
+    np.testing.assert_allclose(np.sort(np.ravel(shuffled)), np.sort(np.ravel(image[:, :32, :48, :])))
+
+
+def test_notebook_centred_gram_is_gram_minus_outer_product_of_means(teaching):
+    x = tf.random.stateless_uniform((1, 6, 5, 4), seed=(5, 6)) + 2.0
+    mu = tf.reduce_mean(x, axis=[1, 2])
+    expected = losses.gram_matrix(x) - tf.einsum("bc,bd->bcd", mu, mu)
+    got = teaching["centred_gram"](x)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
+    # Adding a constant to a channel moves the plain Gram matrix but not the centred one.
+    shifted = x + tf.constant([5.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(teaching["centred_gram"](shifted).numpy(), got.numpy(), rtol=1e-4, atol=1e-4)
+    assert not np.allclose(losses.gram_matrix(shifted).numpy(), losses.gram_matrix(x).numpy())

@@ -324,3 +324,54 @@ def test_cli_end_to_end_in_a_subprocess(inputs, tmp_path):
         assert float(r["seconds"]) > 0 and -1.0 <= float(r["ssim"]) <= 1.0
     assert (out / "grid_style.png").is_file()
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+# ------------------------------------------------------------------------------------------ timing and early stops
+
+
+def test_describe_stop_names_an_early_lbfgs_stop():
+    assert compare.describe_stop("finished", 10, 10, "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT") == "finished"
+    text = compare.describe_stop("finished", 3, 10, "ABNORMAL_TERMINATION_IN_LNSRCH")
+    assert text.startswith("stopped early after 3 of 10 steps") and "ABNORMAL" in text
+    assert "non-finite loss" in compare.describe_stop("non-finite loss", 10, 10)
+
+
+def test_optimizer_method_reports_an_lbfgs_run_that_ended_early(monkeypatch, judge):
+    from helpers import optimize
+
+    def fake_transfer(content, style, **kwargs):
+        history = {"step": [0, 1, 2, 3], "total": [1.0, 0.5, 0.4, 0.4], "seconds": [0.5, 0.6, 0.7, 0.8]}
+        settings = {"stopped": "finished", "lbfgs_message": "ABNORMAL_TERMINATION_IN_LNSRCH"}
+        return optimize.TransferResult(image=content, history=history, settings=settings)
+
+    monkeypatch.setattr(optimize, "transfer", fake_transfer)
+    content, style = _image(32, 32, 1), _image(32, 32, 2)
+    out = compare.OptimizerMethod(steps=10, weights="random")(content, style)
+    assert out.steps_done == 3 and out.stopped.startswith("stopped early after 3 of 10 steps")
+    assert "ABNORMAL" in out.model
+    row = compare.measure_output(out, content, style, judge, method="optimizer")
+    assert row.as_row()["stopped"] == out.stopped
+    assert "(stopped early)" in compare.metrics_table([row])
+    assert out.setup_seconds == pytest.approx(out.seconds - 0.3, abs=1e-6)
+
+
+def test_hub_method_warms_up_then_reports_the_median_of_repeats():
+    calls = []
+
+    def module(content, style):
+        calls.append(1)
+        return [content]
+
+    method = compare.HubMethod(module=module, repeats=3)
+    content, style = _image(32, 32, 1), _image(32, 32, 2)
+    out = method(content, style)
+    assert len(calls) == 4 and len(out.timings) == 3  # one untimed warm-up, three timed calls
+    assert out.seconds == pytest.approx(float(np.median(out.timings)))
+    assert "median of 3" in out.timing
+    method(content, style)
+    assert len(calls) == 7  # no second warm-up for the same shapes
+
+
+def test_describe_stop_does_not_repeat_optimize_wording():
+    text = compare.describe_stop("lbfgs stopped early: after 3 of 10 iterations: ABNORMAL", 3, 10, "ABNORMAL_TERMINATION_IN_LNSRCH")
+    assert text == "stopped early after 3 of 10 steps: ABNORMAL_TERMINATION_IN_LNSRCH"

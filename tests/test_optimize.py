@@ -295,3 +295,69 @@ def test_exercise_checks_pass_and_fail(capsys):
     assert not check.total_variation_loss(lambda im: tf.reduce_mean(tf.abs(im[:, 1:] - im[:, :-1])) + tf.reduce_mean(tf.abs(im[:, :, 1:] - im[:, :, :-1])))
     out = capsys.readouterr().out
     assert "✓ train_step" in out and "✗ total_variation_loss" in out and "mean" in out
+
+
+def test_a_zero_weight_term_is_skipped_and_the_model_stops_early(pair32, monkeypatch):
+    """style_weight=0 with a shallow content layer: VGG19 is cut at block1_conv2; the content term is unchanged."""
+    built = []
+    real = vgg.vgg_layers
+
+    def spy(*args, **kwargs):
+        model = real(*args, **kwargs)
+        built.append([layer.name for layer in model.layers])
+        return model
+
+    monkeypatch.setattr(vgg, "vgg_layers", spy)
+    content, style = pair32
+    result = optimize.transfer(content, style, style_weight=0, content_layers=["block1_conv2"], init="noise", steps=3, progress=False)
+    assert result.settings["deepest_layer"] == "block1_conv2"
+    assert len(built) == 1 and "block1_conv2" in built[0]
+    assert not [n for n in built[0] if n.startswith(("block2", "block3", "block4", "block5"))], built[0]
+    assert max(result.history["style"]) == 0 and result.history["content"][-1] < result.history["content"][0]
+    # The content term is the one the full model gives.
+    start = optimize.initial_image(content, "noise", seed=0)
+    full = vgg.StyleContentModel(content_layers=["block1_conv2"], weights="random")
+    chosen = optimize.resolve_settings("random")
+    want = chosen["content_weight"] * losses.content_loss(full(start)["content"], full(content)["content"], chosen["form"])
+    np.testing.assert_allclose(result.history["content"][0], float(want), rtol=1e-5)
+
+
+def test_both_terms_use_the_full_model(lbfgs_run):
+    assert lbfgs_run[0].settings["deepest_layer"] == "block5_conv2"
+    assert lbfgs_run[0].settings["stopped"] == "finished"
+    assert lbfgs_run[0].settings["lbfgs_evaluations"] >= 25
+
+
+def test_all_zero_weights_stop_lbfgs_early_and_say_so(pair32, capsys):
+    """A constant objective: scipy stops at once; settings['stopped'] says so and keeps scipy's message."""
+    result = optimize.transfer(*pair32, style_weight=0, content_weight=0, tv_weight=0, steps=5, progress=False)
+    assert result.settings["stopped"].startswith("lbfgs stopped early: after 0 of 5 iterations")
+    assert result.settings["lbfgs_message"] in result.settings["stopped"]
+    assert result.settings["deepest_layer"] is None
+    np.testing.assert_allclose(result.image.numpy(), pair32[0].numpy(), atol=1e-6)
+    assert "L-BFGS stopped early" in capsys.readouterr().out
+
+
+def test_lbfgs_evaluation_limit_is_reported(pair32, monkeypatch):
+    import scipy.optimize
+
+    real = scipy.optimize.minimize
+
+    def tiny_budget(*args, options=None, **kwargs):
+        return real(*args, options={**options, "maxfun": 2}, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "minimize", tiny_budget)
+    result = optimize.transfer(*pair32, steps=10, progress=False)
+    assert result.settings["stopped"].startswith("lbfgs stopped early")
+    assert "EVALUATIONS EXCEEDS LIMIT" in result.settings["lbfgs_message"].upper()
+    assert result.history["step"][-1] < 10
+
+
+def test_progress_uses_the_notebook_friendly_bar(pair32, monkeypatch):
+    from helpers import progress
+
+    made = []
+    real = progress.progress_bar
+    monkeypatch.setattr(progress, "progress_bar", lambda *a, **k: made.append(k) or real(*a, **k))
+    optimize.transfer(*pair32, steps=2)
+    assert made and made[0]["total"] == 2 and made[0]["desc"] == "style transfer"

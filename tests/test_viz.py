@@ -65,6 +65,15 @@ def test_gram_heatmaps_crop_and_title_count():
         viz.gram_heatmaps([np.ones((3, 3))], ["a", "b"])
 
 
+def test_gram_heatmaps_symmetric_scale_for_centred_grams():
+    g1, g2 = np.array([[1.0, -3.0], [-3.0, 2.0]]), np.array([[0.5, 1.0], [1.0, 0.5]])
+    fig = viz.gram_heatmaps([g1, g2], ["a", "b"], symmetric=True, cmap="RdBu_r", label="centred")
+    heat = [ax for ax in fig.axes if ax.get_title() in ("a", "b")]
+    assert {(ax.images[0].norm.vmin, ax.images[0].norm.vmax) for ax in heat} == {(-3.0, 3.0)}
+    assert not any(type(ax.images[0].norm).__name__ == "PowerNorm" for ax in heat)
+    assert any(ax.get_ylabel() == "centred" for ax in fig.axes if ax not in heat)
+
+
 def test_image_grid_titles_and_labels():
     img = np.full((1, 8, 8, 3), 0.5, np.float32)
     fig = viz.image_grid([[img, (img, "own title")], [img]], row_labels=["r1", "r2"], col_titles=["c1", "c2"])
