@@ -1,16 +1,21 @@
 """Speed and time-to-quality of the course's optimiser, the TF tutorial's recipe, and the offline Magenta model.
 
-    python benchmarks/run.py            # full run (make bench): writes benchmarks/RESULTS.md and plots
-    python benchmarks/run.py --quick    # tiny sizes, well under a minute of work (make bench-quick, and the tests)
+    python benchmarks/run.py                  # full run (make bench): writes benchmarks/RESULTS.md and plots
+    python benchmarks/run.py --ttq-size 256   # the same, with time to quality at 256 px (a quicker check)
+    python benchmarks/run.py --with-c2f       # also time coarse-to-fine L-BFGS (the course's default is one scale)
+    python benchmarks/run.py --resume         # reuse the measurements an interrupted run finished
+    python benchmarks/run.py --quick          # tiny sizes, well under a minute of work (make bench-quick, and the tests)
 
-Every measurement runs in a fresh subprocess, so its peak memory (ru_maxrss) is its own. Nothing here is
-written by hand: RESULTS.md and the plots come from the numbers measured in the same run.
+Every measurement runs in a fresh subprocess, so its peak memory (ru_maxrss) is its own. Each finished
+measurement is kept in build/bench-cache/ so that --resume can pick up after an interruption. Nothing here is
+written by hand: RESULTS.md and the plots come from the numbers measured in the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import os
 import platform
@@ -34,10 +39,10 @@ PLANS = {
     "full": {
         "step_sizes": [256, 512],
         "step_repeats": 5,
-        "ttq": [
-            {"size": 512, "baseline_steps": 1000, "lbfgs_steps": 300, "c2f_scales": [256, 512], "c2f_steps": [150, 300]},
-            {"size": 256, "baseline_steps": 1000, "lbfgs_steps": 300, "c2f_scales": [128, 256], "c2f_steps": [150, 300]},
-        ],
+        "ttq": {
+            512: {"size": 512, "baseline_steps": 1000, "lbfgs_steps": 300, "c2f_scales": [256, 512], "c2f_steps": [150, 300]},
+            256: {"size": 256, "baseline_steps": 1000, "lbfgs_steps": 300, "c2f_scales": [128, 256], "c2f_steps": [150, 300]},
+        },
         "hub_sizes": [256, 512, 1024],
         "hub_repeats": 5,
         "memory_size": 1024,
@@ -47,7 +52,7 @@ PLANS = {
     "quick": {
         "step_sizes": [64],
         "step_repeats": 2,
-        "ttq": [{"size": 64, "baseline_steps": 10, "lbfgs_steps": 10, "c2f_scales": [48, 64], "c2f_steps": [5, 10]}],
+        "ttq": {64: {"size": 64, "baseline_steps": 10, "lbfgs_steps": 10, "c2f_scales": [48, 64], "c2f_steps": [5, 10]}},
         "hub_sizes": [64],
         "hub_repeats": 2,
         "memory_size": 96,
@@ -161,8 +166,8 @@ def work_step(size: int, repeats: int) -> dict:
     }
 
 
-def work_ttq(size: int, recipe: str, steps, scales=None) -> dict:
-    """Run one recipe on the TF tutorial's objective at `size`; return its loss history."""
+def work_ttq(size: int, recipe: str, steps, scales=None, target=None) -> dict:
+    """Run one recipe on the TF tutorial's objective at `size` (stopping at full size once the loss <= `target`); return its loss history."""
     from helpers import images, optimize
 
     content = images.load_example(CONTENT, max_dim=size)
@@ -170,10 +175,25 @@ def work_ttq(size: int, recipe: str, steps, scales=None) -> dict:
     if recipe == "baseline":
         history = baseline.run(content, style, steps=steps)
     else:
+        full_side = max(content.shape[1:3])
         objective = {k: baseline.OBJECTIVE[k] for k in ("form", "style_weight", "content_weight", "tv_weight")}
-        result = optimize.transfer(content, style, optimizer="lbfgs", steps=steps, scales=scales, progress=False, **objective)
+        recorder = {}
+
+        def stop_at_target(step, image, parts):
+            # transfer() treats KeyboardInterrupt as a clean stop that keeps the history; once the target is
+            # reached at full size, the rest of the run would not change the time to quality.
+            at_full = max(image.shape[1:3]) == full_side
+            if target is not None and at_full and parts["total"] <= target:
+                recorder["reached_at_step"] = step
+                raise KeyboardInterrupt
+
+        result = optimize.transfer(
+            content, style, optimizer="lbfgs", steps=steps, scales=scales, progress=False,
+            callback=stop_at_target, callback_every=1, **objective,
+        )
         history = {k: result.history[k] for k in ("total", "seconds", "scale")}
-        history["full_side"] = max(content.shape[1:3])
+        history["full_side"] = full_side
+        history["reached_at_step"] = recorder.get("reached_at_step")
     history["peak_mb"] = _peak_mb()
     return history
 
@@ -253,11 +273,24 @@ WORKERS = {"matmul": work_matmul, "step": work_step, "ttq": work_ttq, "hub": wor
 # ------------------------------------------------------------------------------------------------ driver
 
 
-def _spawn(kind: str, *, in_process: bool = False, **kwargs) -> dict:
+def _cache_path(cache: Path, kind: str, kwargs: dict) -> Path:
+    """Where the result of one measurement (a worker kind with its arguments) is kept for --resume."""
+    key = hashlib.sha1(json.dumps([kind, kwargs], sort_keys=True).encode()).hexdigest()[:12]
+    return cache / f"{kind}-{key}.json"
+
+
+def _spawn(kind: str, *, in_process: bool = False, cache: Path | None = None, resume: bool = False, **kwargs) -> dict:
     """Run one worker in a fresh Python process (or, for the quick check, in this one) and return its result."""
     if in_process:
         print(f"  {kind} {kwargs} (in process) ...", flush=True)
-        return json.loads(json.dumps(WORKERS[kind](**kwargs)))
+        t = time.perf_counter()
+        result = json.loads(json.dumps(WORKERS[kind](**kwargs)))
+        result["measured_seconds"] = time.perf_counter() - t
+        return result
+    kept = _cache_path(cache, kind, kwargs) if cache is not None else None
+    if resume and kept is not None and kept.is_file():
+        print(f"  {kind} {kwargs}: reusing {kept.relative_to(ROOT) if kept.is_relative_to(ROOT) else kept}", flush=True)
+        return json.loads(kept.read_text())
     with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as fh:
         result_path = fh.name
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--args", json.dumps(kwargs), "--result", result_path]
@@ -269,7 +302,11 @@ def _spawn(kind: str, *, in_process: bool = False, **kwargs) -> dict:
         raise RuntimeError(f"worker {kind} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     result = json.loads(Path(result_path).read_text())
     Path(result_path).unlink(missing_ok=True)
-    print(f"    done in {time.perf_counter() - t:.0f} s", flush=True)
+    result["measured_seconds"] = time.perf_counter() - t
+    print(f"    done in {result['measured_seconds']:.0f} s", flush=True)
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(result))
     return result
 
 
@@ -284,6 +321,29 @@ def time_to_reach(history: dict, target: float, full_side=None) -> float | None:
         if (full_side is None or scale in (None, full_side)) and total <= target:
             return seconds
     return None
+
+
+def _time_line(results, invocation_seconds: float) -> str:
+    """The 'total benchmark time' line: the sum of the measurements' own durations when every one has it."""
+    if all("measured_seconds" in r for r in results):
+        return f"- total benchmark time: {sum(r['measured_seconds'] for r in results):.0f} s (summed over the measurements)"
+    return f"- benchmark time of this invocation: {invocation_seconds:.0f} s (measurements reused from an earlier run are not counted)"
+
+
+def lead_time(baseline: dict, other: dict) -> float | None:
+    """Wall time until which `other` has a lower loss than `baseline` at equal times (None if never ahead)."""
+    import numpy as np
+
+    base_t, base_l = np.asarray(baseline["seconds"]), np.asarray(baseline["total"])
+    lead = None
+    for t, loss in zip(other["seconds"], other["total"]):
+        if t < base_t[0] or t > base_t[-1]:
+            continue
+        if loss < float(np.interp(t, base_t, base_l)):
+            lead = float(t)
+        elif lead is not None:
+            break
+    return lead
 
 
 def _machine() -> dict:
@@ -344,6 +404,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke check (writes to build/bench-quick/)")
     parser.add_argument("--out", type=Path, help="output folder (default benchmarks/, or build/bench-quick/ with --quick)")
+    parser.add_argument("--ttq-size", type=int, choices=[256, 512], default=512, help="image size of the time-to-quality runs (default 512)")
+    parser.add_argument("--resume", action="store_true", help="reuse measurements kept in build/bench-cache/ by an earlier run")
+    parser.add_argument("--with-c2f", action="store_true",
+                        help="also time L-BFGS coarse-to-fine at the time-to-quality size (always on with --quick)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--args", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -357,23 +421,31 @@ def main(argv=None) -> int:
     plan = PLANS[mode]
     out = args.out or (ROOT / "build" / "bench-quick" if args.quick else HERE)
     out.mkdir(parents=True, exist_ok=True)
-    command = "make bench-quick" if args.quick else "make bench"
-    spawn = functools.partial(_spawn, in_process=args.quick)
+    if args.quick:
+        command = "make bench-quick"
+    else:
+        flags = (f" --ttq-size {args.ttq_size}" if args.ttq_size != 512 else "") + (" --with-c2f" if args.with_c2f else "") \
+            + (" --resume" if args.resume else "")
+        command = "make bench" if not flags else "python benchmarks/run.py" + flags
+    spawn = functools.partial(_spawn, in_process=args.quick, cache=ROOT / "build" / "bench-cache", resume=args.resume)
     started = time.perf_counter()
     print(f"Benchmark ({mode}) -> {out}", flush=True)
 
     matmul = spawn("matmul", n=plan["matmul_n"])
     steps = [spawn("step", size=s, repeats=plan["step_repeats"]) for s in plan["step_sizes"]]
     ttq = []
-    for spec in plan["ttq"]:
+    for spec in ([plan["ttq"][args.ttq_size]] if not args.quick else list(plan["ttq"].values())):
         size = spec["size"]
+        base = spawn("ttq", size=size, recipe="baseline", steps=spec["baseline_steps"])
+        target = base["total"][-1]
         runs = {
-            "baseline: TF tutorial (Adam, 1 scale)": spawn("ttq", size=size, recipe="baseline", steps=spec["baseline_steps"]),
-            "course: L-BFGS, 1 scale": spawn("ttq", size=size, recipe="lbfgs", steps=spec["lbfgs_steps"]),
-            f"course: L-BFGS, coarse-to-fine {spec['c2f_scales']}": spawn(
-                "ttq", size=size, recipe="lbfgs", steps=spec["c2f_steps"], scales=spec["c2f_scales"]
-            ),
+            "baseline: TF tutorial (Adam, 1 scale)": base,
+            "course default: L-BFGS, 1 scale": spawn("ttq", size=size, recipe="lbfgs", steps=spec["lbfgs_steps"], target=target),
         }
+        if args.quick or args.with_c2f:
+            runs[f"course: L-BFGS, coarse-to-fine {spec['c2f_scales']}"] = spawn(
+                "ttq", size=size, recipe="lbfgs", steps=spec["c2f_steps"], scales=spec["c2f_scales"], target=target
+            )
         ttq.append((spec, runs))
     hub = spawn("hub", sizes=plan["hub_sizes"], repeats=plan["hub_repeats"])
     memory = spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"])
@@ -382,13 +454,14 @@ def main(argv=None) -> int:
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `{command}` (`python benchmarks/run.py{' --quick' if args.quick else ''}`); do not edit by hand.",
+        f"Written by `{command}`; do not edit by hand."
+        + (" Measurements reused from an interrupted run were taken on this machine with the same code." if args.resume else ""),
         "",
         f"- machine: {machine['cpu']}, {machine['cores']} cores, no GPU used",
         f"- versions: Python {machine['python']}, TensorFlow {machine['tensorflow']}, NumPy {machine['numpy']}, "
         f"SciPy {machine['scipy']}, onnxruntime {machine['onnxruntime']}",
         f"- images: content `{CONTENT}`, style `{STYLE}` (committed examples); VGG19 weights: {steps[0]['weights']}",
-        f"- total benchmark time: {time.perf_counter() - started:.0f} s",
+        _time_line([matmul, *steps, *(r for _, runs in ttq for r in runs.values()), hub, memory], time.perf_counter() - started),
         "",
         "## 1. Per-step cost",
         "",
@@ -410,7 +483,7 @@ def main(argv=None) -> int:
         "Every recipe minimises the same objective: the TF tutorial's (`form='mean'`, style weight 1e-2, content weight 1e4, "
         "TV weight 30, init from content). The baseline is the tutorial's Adam (lr 0.02, beta1 0.99, eps 0.1), "
         "`benchmarks/baseline.py`. Time to quality is the wall time until a recipe's loss, at full size, is at or below "
-        "the baseline's final loss."
+        "the baseline's final loss. The course's recipes stop there, so their curves end at the dashed line."
     )
     lines.append("")
     headline = None
@@ -431,12 +504,25 @@ def main(argv=None) -> int:
                 f"| {label} | {f'{reach:.1f} s' if reach else 'not reached'} | {f'{speed:.1f}x' if speed else '-'} | "
                 f"{hist['total'][-1]:.4g} | {hist['peak_mb']:.0f} MB |"
             )
+        base_hist = runs[base_label]
+        for label, hist in runs.items():
+            if label == base_label or time_to_reach(hist, target, hist.get("full_side")) is not None:
+                continue
+            lead = lead_time(base_hist, hist)
+            lines.append("")
+            lines.append(
+                f"`{label}` did not reach the baseline's final loss within its {len(hist['total']) - 1} iterations"
+                + (f"; it was ahead of the baseline (lower loss at the same wall time) for the first {lead:.0f} s." if lead else ".")
+                + " A likely limit: the objective's total-variation term is a sum of absolute differences, an L1 penalty"
+                f" that is not smooth, weighted {baseline.OBJECTIVE['tv_weight']:g}, while L-BFGS's curvature model assumes"
+                " a smooth objective."
+            )
         plot = out / f"time_to_quality_{size}.png"
         _plot(runs, target, plot, size)
         lines += ["", f"![loss against time at {size} px]({plot.name})", ""]
-        if size == max(p["size"] for p in plan["ttq"]) and not args.quick:
+        if size == 512 and not args.quick:
             headline = best
-    if not args.quick:
+    if not args.quick and args.ttq_size == 512:
         lines.append(f"time-to-quality speedup at 512 px: {headline:.1f}x" if headline else "time-to-quality speedup at 512 px: 0.0x (not reached)")
         lines.append("")
     lines += ["## 3. Offline Magenta model: TensorFlow against onnxruntime", ""]

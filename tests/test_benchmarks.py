@@ -37,3 +37,21 @@ def test_bench_quick_end_to_end(tmp_path):
     assert re.search(r"TF matmul peak .*: \d+ GFLOP/s", text)
     assert (tmp_path / "time_to_quality_64.png").stat().st_size > 1000
     assert "speedup at 512 px" not in text, "the quick run must not claim the 512 px headline"
+
+
+def test_resume_reuses_a_kept_measurement_and_only_that_one(tmp_path):
+    kept = run._cache_path(tmp_path, "ttq", {"size": 64, "recipe": "baseline", "steps": 3})
+    kept.write_text('{"total": [2.0, 1.0], "seconds": [0.0, 1.0]}')
+    result = run._spawn("ttq", cache=tmp_path, resume=True, size=64, recipe="baseline", steps=3)
+    assert result == {"total": [2.0, 1.0], "seconds": [0.0, 1.0]}
+    other = run._cache_path(tmp_path, "ttq", {"size": 64, "recipe": "baseline", "steps": 4})
+    assert other != kept, "different arguments must not share a kept result"
+    assert run._cache_path(tmp_path, "ttq", {"steps": 3, "recipe": "baseline", "size": 64}) == kept, "argument order must not matter"
+
+
+def test_lead_time():
+    baseline = {"total": [10.0, 8.0, 6.0, 4.0], "seconds": [0.0, 10.0, 20.0, 30.0]}
+    ahead_then_behind = {"total": [10.0, 7.0, 6.5, 5.5], "seconds": [0.0, 5.0, 15.0, 25.0]}
+    # at 5 s the baseline is at 9 (ahead: 7 < 9); at 15 s at 7 (6.5 < 7); at 25 s at 5 (5.5 > 5): behind
+    assert run.lead_time(baseline, ahead_then_behind) == 15.0
+    assert run.lead_time(baseline, {"total": [10.0, 9.5], "seconds": [0.0, 5.0]}) is None
