@@ -177,23 +177,19 @@ def work_ttq(size: int, recipe: str, steps, scales=None, target=None) -> dict:
     else:
         full_side = max(content.shape[1:3])
         objective = {k: baseline.OBJECTIVE[k] for k in ("form", "style_weight", "content_weight", "tv_weight")}
-        recorder = {}
 
         def stop_at_target(step, image, parts):
             # transfer() treats KeyboardInterrupt as a clean stop that keeps the history; once the target is
             # reached at full size, the rest of the run would not change the time to quality.
-            at_full = max(image.shape[1:3]) == full_side
-            if target is not None and at_full and parts["total"] <= target:
-                recorder["reached_at_step"] = step
+            if max(image.shape[1:3]) == full_side and parts["total"] <= target:
                 raise KeyboardInterrupt
 
         result = optimize.transfer(
             content, style, optimizer="lbfgs", steps=steps, scales=scales, progress=False,
-            callback=stop_at_target, callback_every=1, **objective,
+            callback=None if target is None else stop_at_target, callback_every=1, **objective,
         )
         history = {k: result.history[k] for k in ("total", "seconds", "scale")}
         history["full_side"] = full_side
-        history["reached_at_step"] = recorder.get("reached_at_step")
     history["peak_mb"] = _peak_mb()
     return history
 
@@ -455,7 +451,7 @@ def main(argv=None) -> int:
         "# Benchmark results",
         "",
         f"Written by `{command}`; do not edit by hand."
-        + (" Measurements reused from an interrupted run were taken on this machine with the same code." if args.resume else ""),
+        + (" Measurements kept in build/bench-cache/ by an earlier, interrupted run of this script are reused." if args.resume else ""),
         "",
         f"- machine: {machine['cpu']}, {machine['cores']} cores, no GPU used",
         f"- versions: Python {machine['python']}, TensorFlow {machine['tensorflow']}, NumPy {machine['numpy']}, "
