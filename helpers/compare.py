@@ -642,8 +642,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--init", choices=("content", "noise", "blend"), default="content",
                         help="the optimiser's starting image (default content)")
     parser.add_argument("--weights", default="auto", metavar="W",
-                        help="VGG19 weights for the optimiser and the judge: auto, imagenet, random, or a .h5 file "
-                             "(default auto: ImageNet if available, else random He-normal)")
+                        help="VGG19 weights for the optimiser and the judge: auto, imagenet, packaged, random, or a .h5 file "
+                             "(default auto: the exact ImageNet file if cached, else the packaged 8-bit ImageNet copy)")
     parser.add_argument("--hub-handle", default=None, metavar="HANDLE",
                         help="Hub URL or SavedModel folder to try first (default: NST_HUB_HANDLE, then the public handles, "
                              "then the offline model)")
@@ -752,8 +752,8 @@ def main(argv=None) -> int:
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out {args.out} exists and is not a folder")
     weights = args.weights
-    if weights not in ("auto", "imagenet", "random") and not Path(weights).expanduser().is_file():
-        parser.error(f"--weights {weights}: not auto, imagenet, random, or an existing .h5 file")
+    if weights not in ("auto", "imagenet", "packaged", "random") and not Path(weights).expanduser().is_file():
+        parser.error(f"--weights {weights}: not auto, imagenet, packaged, random, or an existing .h5 file")
     args.out.mkdir(parents=True, exist_ok=True)
     print(config.describe(), flush=True)
     return run(args)

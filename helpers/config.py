@@ -67,14 +67,17 @@ def hub_handle() -> str | None:
     return value or None
 
 
-_NOTICES: dict[str, str] = {}
+_NOTICES: dict[str, list[str]] = {}
 
 
 def notice(kind: str, message: str) -> None:
-    """Print `message` once per process for `kind` (e.g. 'vgg19', 'hub'), and log it for `make run`."""
-    if _NOTICES.get(kind) == message:
+    """Print `message` once per process (e.g. kind 'vgg19' or 'hub'), and log it for `make run`."""
+    seen = _NOTICES.setdefault(kind, [])
+    if message in seen:
+        seen.remove(message)
+        seen.append(message)  # the latest one is what notices() reports
         return
-    _NOTICES[kind] = message
+    seen.append(message)
     print(f"[{kind}] {message}", flush=True)
     log = os.environ.get("NST_MODEL_LOG", "").strip()
     if log:
@@ -83,8 +86,8 @@ def notice(kind: str, message: str) -> None:
 
 
 def notices() -> dict[str, str]:
-    """The notices printed so far in this process, by kind: which models and images were used."""
-    return dict(_NOTICES)
+    """The latest notice of each kind in this process: which models and images were used."""
+    return {kind: seen[-1] for kind, seen in _NOTICES.items() if seen}
 
 
 @contextlib.contextmanager

@@ -53,12 +53,13 @@ TUTORIAL_RECIPE = {
     "epsilon": 0.1,
 }
 
-#: Course defaults by resolved weights kind ("file" means a user-supplied trained VGG19, treated like ImageNet).
+#: Course defaults by resolved weights kind ("file" and "packaged" are trained ImageNet VGG19s, treated like "imagenet").
 #: imagenet: the TF tutorial's loss. random: per-layer relative Gram errors (He, Wang & Hopcroft 2016 style
 #: random features), weights measured on the committed examples (see notebook 03).
 DEFAULTS = {
     "imagenet": {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0},
     "file": {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0},
+    "packaged": {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0},
     "random": {"form": "relative", "style_weight": 1.0, "content_weight": 0.1, "tv_weight": 1e-6},
 }
 
@@ -464,11 +465,14 @@ def transfer(
     beta_2: float = 0.999,
     epsilon: float | None = None,
     lbfgs_memory: int = 10,
+    extractor=None,
 ) -> TransferResult:
     """Stylise `content` [1, H, W, 3] in [0, 1] with `style` (an image or a list) -> TransferResult (image at the content's size).
 
     `steps` is an int, or one int per scale; Adam's `epsilon` defaults to ADAM_EPSILON[form]; `callback(step, image, losses)` is called every `callback_every` steps.
     Ctrl-C (KeyboardInterrupt) returns the best image so far; a NaN/Inf loss returns the last good image.
+    `extractor` replaces VGG19 by any model with StyleContentModel's interface (its own layers; `weights`, `pooling`,
+    `style_layers` and `content_layers` are then unused, and the loss form defaults to "relative").
     """
     # --- arguments -----------------------------------------------------------------------------------
     if optimizer not in OPTIMIZERS:
@@ -485,12 +489,19 @@ def transfer(
         raise TransferError("style: give at least one style image")
     styles = [_as_image(s, f"style[{i}]" if len(style_list) > 1 else "style") for i, s in enumerate(style_list)]
     blend = _check_blend(style_blend_weights, len(styles))
-    chosen = resolve_settings(weights, form, style_weight, content_weight, tv_weight)
-    try:
-        style_layers = vgg.check_layers(vgg.STYLE_LAYERS if style_layers is None else style_layers)
-        content_layers = vgg.check_layers(vgg.CONTENT_LAYERS if content_layers is None else content_layers)
-    except ValueError as exc:
-        raise TransferError(str(exc)) from exc
+    if extractor is None:
+        chosen = resolve_settings(weights, form, style_weight, content_weight, tv_weight)
+        try:
+            style_layers = vgg.check_layers(vgg.STYLE_LAYERS if style_layers is None else style_layers)
+            content_layers = vgg.check_layers(vgg.CONTENT_LAYERS if content_layers is None else content_layers)
+        except ValueError as exc:
+            raise TransferError(str(exc)) from exc
+    else:
+        if not callable(extractor) or not hasattr(extractor, "style_layers") or not hasattr(extractor, "content_layers"):
+            raise TransferError("extractor must be callable and have style_layers and content_layers, like vgg.StyleContentModel")
+        chosen = resolve_settings("random", form or "relative", style_weight, content_weight, tv_weight)
+        chosen["weights_kind"] = getattr(extractor, "weights_kind", type(extractor).__name__)
+        style_layers, content_layers = list(extractor.style_layers), list(extractor.content_layers)
     _, height, width, _ = content.shape
     long_side = max(height, width)
     scale_list = _check_scales(scales, long_side, height, width)
@@ -520,8 +531,9 @@ def transfer(
     elif preserve_color == "histogram":
         work_styles = [match_color_histogram(s, content) for s in styles]
 
-    extractor = _extractor(style_layers if chosen["style_weight"] > 0 else [],
-                           content_layers if chosen["content_weight"] > 0 else [], weights, pooling)
+    if extractor is None:
+        extractor = _extractor(style_layers if chosen["style_weight"] > 0 else [],
+                               content_layers if chosen["content_weight"] > 0 else [], weights, pooling)
     settings = {
         "optimizer": optimizer,
         "steps": step_list,
@@ -536,7 +548,7 @@ def transfer(
         "style_blend_weights": blend,
         "layer_weights": layer_weights,
         "size": (int(height), int(width)),
-        "deepest_layer": extractor.deepest_layer,
+        "deepest_layer": getattr(extractor, "deepest_layer", None),
     }
     if optimizer == "adam":
         epsilon = ADAM_EPSILON[chosen["form"]] if epsilon is None else float(epsilon)

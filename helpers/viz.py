@@ -177,3 +177,28 @@ def bar_chart(values: dict, title: str, ylabel: str, ax=None, log: bool = False)
     ax.set_ylabel(ylabel)
     ax.grid(True, axis="y", alpha=0.3)
     return ax
+
+
+def first_layer_filters(kernels: dict, count: int = 32, size: float = 0.55, suptitle: str | None = None):
+    """Draw the first `count` 3x3 RGB filters of each kernel [3, 3, 3, C] in {title: kernel} as small colour tiles."""
+    plt = _plt()
+    ncols = 16
+    nrows = -(-count // ncols)
+    fig = plt.figure(figsize=(ncols * size + 0.4, len(kernels) * (nrows * size + 0.45) + 0.4), layout="constrained")
+    subfigs = np.atleast_1d(fig.subfigures(len(kernels), 1))
+    for sub, (title, kernel) in zip(subfigs, kernels.items()):
+        k = np.asarray(kernel, np.float32)
+        if k.ndim != 4 or k.shape[:3] != (3, 3, 3):
+            raise ValueError(f"{title}: expected a first-layer kernel of shape [3, 3, 3, C], got {k.shape}")
+        k = k[:, :, ::-1, :]  # VGG19's input is BGR: show the filters in RGB
+        axes = sub.subplots(nrows, ncols, squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            ax.set_axis_off()
+            if i < min(count, k.shape[-1]):
+                f = k[..., i]
+                lo, hi = f.min(), f.max()
+                ax.imshow((f - lo) / (hi - lo + 1e-12), interpolation="nearest")
+        sub.suptitle(title)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig

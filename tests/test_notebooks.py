@@ -11,6 +11,8 @@ from helpers import runner
 
 NOTEBOOKS = runner.notebook_paths()
 IDS = [p.name for p in NOTEBOOKS]
+#: The notebooks whose optimiser or measurements use VGG19 features (they must run on trained ImageNet weights).
+VGG_NOTEBOOKS = ("01", "03", "04", "05")
 NAV = re.compile(r"\[Contents\]\(\.\./README\.md(#[^)]*)?\)")
 
 
@@ -67,7 +69,8 @@ def test_follows_the_skeleton(path):
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_runs_in_smoke_mode(path, tmp_path):
-    nb, seconds = runner.execute_notebook(path, smoke=True, timeout=600)
+    log = tmp_path / "models.jsonl"
+    nb, seconds = runner.execute_notebook(path, smoke=True, timeout=600, model_log=log)
     errors = [
         out
         for cell in nb.cells
@@ -78,4 +81,9 @@ def test_runs_in_smoke_mode(path, tmp_path):
     assert not errors, errors
     executed = [c for c in nb.cells if c.cell_type == "code" and c.get("execution_count")]
     assert executed, "no cell was executed"
+    vgg_notices = [e["message"] for e in map(json.loads, log.read_text().splitlines()) if e["kind"] == "vgg19"] if log.exists() else []
+    fallback = [m for m in vgg_notices if "random He-normal" in m and "as requested" not in m]
+    assert not fallback, f"{path.name} fell back to random VGG19 weights: {fallback}"
+    if path.name[:2] in VGG_NOTEBOOKS:
+        assert any(m.startswith("ImageNet VGG19") for m in vgg_notices), f"{path.name} did not use trained VGG19: {vgg_notices}"
     print(f"{path.name}: {seconds:.1f} s in smoke mode")

@@ -173,7 +173,7 @@ def test_nan_returns_the_last_good_image(pair32, monkeypatch, capsys, optimizer)
         return tf.where(calls > 3, tf.constant(float("nan")), real(image))
 
     monkeypatch.setattr(losses, "total_variation_loss", poisoned)
-    result = optimize.transfer(*pair32, optimizer=optimizer, steps=20, progress=False)
+    result = optimize.transfer(*pair32, optimizer=optimizer, steps=20, progress=False, weights="random")
     assert result.settings["stopped"] == "non-finite loss"
     assert "loss became nan" in capsys.readouterr().out
     assert len(result.history["total"]) == 3 and all(np.isfinite(result.history["total"]))
@@ -316,8 +316,8 @@ def test_a_zero_weight_term_is_skipped_and_the_model_stops_early(pair32, monkeyp
     assert max(result.history["style"]) == 0 and result.history["content"][-1] < result.history["content"][0]
     # The content term is the one the full model gives.
     start = optimize.initial_image(content, "noise", seed=0)
-    full = vgg.StyleContentModel(content_layers=["block1_conv2"], weights="random")
-    chosen = optimize.resolve_settings("random")
+    full = vgg.StyleContentModel(content_layers=["block1_conv2"], weights="auto")
+    chosen = optimize.resolve_settings("auto")
     want = chosen["content_weight"] * losses.content_loss(full(start)["content"], full(content)["content"], chosen["form"])
     np.testing.assert_allclose(result.history["content"][0], float(want), rtol=1e-5)
 

