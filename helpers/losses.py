@@ -8,7 +8,8 @@ Two normalisations are offered, because the literature uses both:
   normalised by the number of locations M_l (as ``gram_matrix`` returns them), this is exactly
   sum (G - A)^2 / (4 N_l^2).
 * ``form="relative"``: sum (G - A)^2 / sum A^2 per style layer, which balances layers whose
-  features have very different magnitudes (useful with random VGG19 weights).
+  features have very different magnitudes (any weights; the course's default for random VGG19 and for
+  comparing feature networks).
 """
 
 from __future__ import annotations

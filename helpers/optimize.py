@@ -15,8 +15,9 @@ with ``losses.style_loss`` / ``losses.content_loss`` in the chosen `form` and TV
 neighbour differences (``losses.total_variation_loss``, as ``tf.image.total_variation``). The history
 records the weighted terms, so ``total == style + content + tv`` at every step.
 
-Defaults depend on the VGG19 weights in use (see ``DEFAULTS``): ImageNet weights get the TF tutorial's
-loss form and weights; random He-normal weights (the offline fallback) get ``form="relative"``, which
+Defaults depend on the VGG19 weights in use (see ``DEFAULTS``): trained ImageNet weights (the exact Keras
+file or the packaged 8-bit copy) get the TF tutorial's loss form and weights; random He-normal weights (an
+experiment, used only when asked for or when no trained copy is installed) get ``form="relative"``, which
 divides each style layer's Gram error by the target's squared norm so that no layer dominates.
 """
 
