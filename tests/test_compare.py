@@ -317,7 +317,7 @@ def test_cli_end_to_end_in_a_subprocess(inputs, tmp_path):
     rows = _rows(out / "metrics.csv")
     assert sorted((r["content"], r["method"]) for r in rows) == [("one", "hub"), ("one", "optimizer"), ("two", "hub"), ("two", "optimizer")]
     hub_rows = [r for r in rows if r["method"] == "hub"]
-    assert all(r["model"] for r in hub_rows) and all("VGG19 random" in r["model"] for r in rows if r["method"] == "optimizer")
+    assert all(r["model"] for r in hub_rows) and all("VGG19 packaged weights" in r["model"] for r in rows if r["method"] == "optimizer")
     for r in rows:
         saved = images.load_img(out / r["output"], max_dim=None)
         assert saved.shape[1:3] == (int(r["height"]), int(r["width"]))
