@@ -500,6 +500,7 @@ def transfer(
     else:
         if not callable(extractor) or not hasattr(extractor, "style_layers") or not hasattr(extractor, "content_layers"):
             raise TransferError("extractor must be callable and have style_layers and content_layers, like vgg.StyleContentModel")
+        # Feature scales of another network are unknown: start from the scale-free "relative" defaults (those of random VGG19).
         chosen = resolve_settings("random", form or "relative", style_weight, content_weight, tv_weight)
         chosen["weights_kind"] = getattr(extractor, "weights_kind", type(extractor).__name__)
         style_layers, content_layers = list(extractor.style_layers), list(extractor.content_layers)

