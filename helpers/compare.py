@@ -752,8 +752,8 @@ def main(argv=None) -> int:
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out {args.out} exists and is not a folder")
     weights = args.weights
-    if weights not in ("auto", "imagenet", "packaged", "random") and not Path(weights).expanduser().is_file():
-        parser.error(f"--weights {weights}: not auto, imagenet, packaged, random, or an existing .h5 file")
+    if weights not in vgg.NAMED_WEIGHTS and not Path(weights).expanduser().is_file():
+        parser.error(f"--weights {weights}: not {', '.join(vgg.NAMED_WEIGHTS)}, or an existing .h5 file")
     args.out.mkdir(parents=True, exist_ok=True)
     print(config.describe(), flush=True)
     return run(args)

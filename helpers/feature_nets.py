@@ -34,7 +34,6 @@ _CONTENT_TENSORS = {"block12_expand": "Relu6__65:0"}
 class MobileNetStyleContentModel:
     """Magenta's trained MobileNetV2 trunk as a style/content feature extractor with StyleContentModel's interface."""
 
-    name = "MobileNetV2 (Magenta style predictor)"
     weights_kind = "mobilenet"
 
     def __init__(self, style_layers=None, content_layers=None):

@@ -39,7 +39,9 @@ CLASSIFIER_HASH = "cbe5617147190e668d6c5d5026f83318"
 #: Seed of the random He-normal weights, so every run and every machine gets the same network.
 RANDOM_SEED = 0
 
-WEIGHT_CHOICES = ("auto", "imagenet", "packaged", "random", "<path to a Keras VGG19 .h5 file>")
+#: The weights that can be asked for by name; anything else is a path to a Keras VGG19 .h5 file.
+NAMED_WEIGHTS = ("auto", "imagenet", "packaged", "random")
+WEIGHT_CHOICES = (*NAMED_WEIGHTS, "<path to a Keras VGG19 .h5 file>")
 #: The kinds `resolve_weights` returns that are trained ImageNet VGG19 weights (the fourth kind is "random").
 TRAINED_KINDS = ("imagenet", "file", "packaged")
 
@@ -84,7 +86,7 @@ def _imagenet_path() -> Path:
 
 def resolve_weights(weights="auto") -> tuple[str, Path | None, str]:
     """Decide which weights to use: returns (kind, file or None, a sentence saying what and why)."""
-    if isinstance(weights, Path) or (isinstance(weights, str) and weights not in ("auto", "imagenet", "packaged", "random")):
+    if isinstance(weights, Path) or (isinstance(weights, str) and weights not in NAMED_WEIGHTS):
         path = Path(weights).expanduser()
         if not path.is_file():
             raise ValueError(f"VGG19 weights file {path} does not exist (weights may be one of {', '.join(WEIGHT_CHOICES)})")
