@@ -14,7 +14,9 @@ written by hand: RESULTS.md and the plots come from the numbers measured in the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import io
 import hashlib
 import json
 import os
@@ -31,6 +33,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+if __name__ == "__main__":
+    # TensorFlow's C++ start-up log (oneDNN, CUDA probing) goes to a file, so the console shows only the benchmark.
+    from helpers import config
+
+    with config.native_log_to(ROOT / "build" / "logs" / "bench.log"):
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+        tf.zeros([1]) + 1  # the first op probes the devices and logs once more
 
 from benchmarks import baseline  # noqa: E402
 
@@ -184,10 +196,11 @@ def work_ttq(size: int, recipe: str, steps, scales=None, target=None) -> dict:
             if max(image.shape[1:3]) == full_side and parts["total"] <= target:
                 raise KeyboardInterrupt
 
-        result = optimize.transfer(
-            content, style, optimizer="lbfgs", steps=steps, scales=scales, progress=False,
-            callback=None if target is None else stop_at_target, callback_every=1, **objective,
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # transfer() reports the stop as an interruption; it is not one
+            result = optimize.transfer(
+                content, style, optimizer="lbfgs", steps=steps, scales=scales, progress=False,
+                callback=None if target is None else stop_at_target, callback_every=1, **objective,
+            )
         history = {k: result.history[k] for k in ("total", "seconds", "scale")}
         history["full_side"] = full_side
     history["peak_mb"] = _peak_mb()

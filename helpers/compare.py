@@ -368,9 +368,19 @@ class Measurement:
         return row
 
 
-def compare_pair(content, style, methods: dict, judge: Judge, *, content_name: str = "content", style_name: str = "style",
-                 blurred: bool = True) -> tuple[dict, list[Measurement]]:
-    """Run every method on one matched (content, style) pair and measure each output -> ({method: MethodOutput}, rows)."""
+def compare_pair(content, style, methods: dict, judge: Judge, *, content_name: str | None = None, style_name: str | None = None,
+                 blurred: bool = True, max_dim: int | None = images.DEFAULT_MAX_DIM) -> tuple[dict, list[Measurement]]:
+    """Run every method on one (content, style) pair and measure each output -> ({method: MethodOutput}, rows).
+
+    Tensors are used as given (a style tensor as prepared by prepare_style). A name, path, PIL image or array is loaded:
+    the content scaled to a long side of at most `max_dim` (default 512 px), the style prepared by prepare_style.
+    """
+    content_name = content_name or (images.name_of(content) if not isinstance(content, tf.Tensor) else "content")
+    style_name = style_name or (images.name_of(style) if not isinstance(style, tf.Tensor) else "style")
+    if not isinstance(content, tf.Tensor):
+        content = images.fit(images.load_img(content, max_dim=None), max_dim, "content")
+    if not isinstance(style, tf.Tensor):
+        style = prepare_style(style, HUB_STYLE_SIZE, blurred)
     content, style = _as_image(content, "content"), _as_image(style, "style")
     outputs, rows = {}, []
     for name, method in methods.items():

@@ -70,8 +70,8 @@ def hub_handle() -> str | None:
 _NOTICES: dict[str, list[str]] = {}
 
 
-def notice(kind: str, message: str) -> None:
-    """Print `message` once per process (e.g. kind 'vgg19' or 'hub'), and log it for `make run`."""
+def notice(kind: str, message: str, log: bool = True) -> None:
+    """Print `message` once per process (e.g. kind 'vgg19' or 'hub'), and log it for `make run`'s summary if `log`."""
     seen = _NOTICES.setdefault(kind, [])
     if message in seen:
         seen.remove(message)
@@ -79,9 +79,9 @@ def notice(kind: str, message: str) -> None:
         return
     seen.append(message)
     print(f"[{kind}] {message}", flush=True)
-    log = os.environ.get("NST_MODEL_LOG", "").strip()
-    if log:
-        with contextlib.suppress(OSError), open(log, "a", encoding="utf-8") as fh:
+    path = os.environ.get("NST_MODEL_LOG", "").strip() if log else ""
+    if path:
+        with contextlib.suppress(OSError), open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"kind": kind, "message": message}) + "\n")
 
 
@@ -99,6 +99,25 @@ def network_timeout(seconds: float = NETWORK_TIMEOUT):
         yield
     finally:
         socket.setdefaulttimeout(previous)
+
+
+@contextlib.contextmanager
+def native_log_to(path):
+    """Within this block, send what native libraries write to file descriptor 2 (TensorFlow's C++ log) to `path`."""
+    import sys
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "a", encoding="utf-8") as log:
+            os.dup2(log.fileno(), 2)
+            yield path
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def describe() -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from helpers import images, losses, vgg
 
@@ -185,8 +186,10 @@ class TransformNet(tf.keras.Model):
         return {"filters": list(self.filters), "num_residual": self.num_residual, "seed": self.seed}
 
 
-def check_input(image, name: str = "image") -> tf.Tensor:
-    """Return `image` as a [B, H, W, 3] float32 tensor, or raise ValueError saying what is wrong with it."""
+def check_input(image, name: str = "image", max_dim: int | None = images.DEFAULT_MAX_DIM) -> tf.Tensor:
+    """Return `image` (a batch, or an example name, path, PIL image or array) as [B, H, W, 3] float32, long side <= max_dim."""
+    if isinstance(image, (str, os.PathLike, Image.Image)) or (isinstance(image, np.ndarray) and image.ndim != 4):
+        return images.fit(images.load_img(image, max_dim=None), max_dim, name)
     try:
         x = tf.convert_to_tensor(image, tf.float32)
     except (TypeError, ValueError) as exc:
@@ -197,12 +200,12 @@ def check_input(image, name: str = "image") -> tf.Tensor:
         raise ValueError(f"{name}: expected shape [B, H, W, 3] (or [H, W, 3]), got {tuple(x.shape)}")
     if min(int(x.shape[1]), int(x.shape[2])) < MIN_SIDE:
         raise ValueError(f"{name}: {x.shape[2]}x{x.shape[1]} px is too small; the network needs at least {MIN_SIDE} px on each side")
-    return x
+    return images.fit(x, max_dim, name)
 
 
-def stylize(net: TransformNet, image) -> tf.Tensor:
-    """One forward pass: [B, H, W, 3] (or [H, W, 3]) in [0, 1] -> [B, H, W, 3] in [0, 1]."""
-    return net.infer(check_input(image))
+def stylize(net: TransformNet, image, max_dim: int | None = images.DEFAULT_MAX_DIM) -> tf.Tensor:
+    """One forward pass: [B, H, W, 3] in [0, 1] (or a name, path or array; long side scaled to <= max_dim) -> [B, H, W, 3]."""
+    return net.infer(check_input(image, max_dim=max_dim))
 
 
 def count_params(net: tf.keras.Model) -> int:
@@ -290,8 +293,8 @@ class PerceptualLoss:
         self.style_weight, self.content_weight, self.tv_weight = float(style_weight), float(content_weight), float(tv_weight)
         self.form = form
         losses._check_form(form)
-        style_image = images.load_img(style_image, max_dim=None) if not isinstance(style_image, (tf.Tensor, np.ndarray)) else style_image
-        self.style_targets = self.extractor(tf.convert_to_tensor(style_image, tf.float32))["style"]
+        style_image = images.fit(images.load_img(style_image, max_dim=None), images.DEFAULT_MAX_DIM, "style")
+        self.style_targets = self.extractor(style_image)["style"]
 
     def __call__(self, stylized: tf.Tensor, content: tf.Tensor):
         """Loss of a batch of network outputs against their input photos: (total, {'style', 'content', 'tv'})."""

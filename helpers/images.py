@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -20,6 +21,10 @@ SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO")
 
 #: Largest pixel count load_img will decode (a guard against decompression bombs): 80 megapixels.
 MAX_PIXELS = 80_000_000
+
+#: The long side, in pixels, images are scaled to unless a caller asks for another size (max_dim).
+#: At 512 px one step of the VGG19 optimiser already takes about a second on a laptop CPU.
+DEFAULT_MAX_DIM = 512
 
 #: Smallest side VGG19's features need. Four 2x2 poolings sit before block5, so a 32 px side
 #: leaves block5 a 2x2 map; below that the deepest Gram matrices are built from one location.
@@ -91,14 +96,23 @@ def _open_file(path: Path) -> Image.Image:
     return _decode(io.BytesIO(data), path)
 
 
+@contextlib.contextmanager
+def _pil_pixel_limit_off():
+    """Switch off PIL's own decompression-bomb guard, so that MAX_PIXELS (checked on the header) gives the message."""
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
 def _decode(stream, source) -> Image.Image:
     """Decode an image from a byte stream, with format, bomb and truncation checks."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _pil_pixel_limit_off():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            img = Image.open(stream)
-        except Image.DecompressionBombError as exc:
-            raise _fail(source, f"too many pixels to decode safely ({exc})") from exc
+            img = Image.open(stream)  # reads the header only; MAX_PIXELS is checked before any pixel is decoded
         except UnidentifiedImageError as exc:
             raise _fail(
                 source,
@@ -113,8 +127,8 @@ def _decode(stream, source) -> Image.Image:
         if width * height > MAX_PIXELS:
             raise _fail(
                 source,
-                f"is {width}x{height} = {width * height:,} pixels, over the limit of {MAX_PIXELS:,} "
-                "(a possible decompression bomb); shrink it first",
+                f"is {width}x{height} = {width * height:,} pixels, over the course's limit of {MAX_PIXELS:,} "
+                "(images.MAX_PIXELS, a guard against decompression bombs); shrink it first",
             )
         try:
             img.seek(0)  # GIF and multi-page TIFF: the first frame
@@ -200,10 +214,39 @@ def _target_size(height: int, width: int, max_dim: int | None, upscale: bool) ->
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def load_img(path_or_image, max_dim: int | None = 512, *, upscale: bool = False, min_side: int = MIN_SIDE) -> tf.Tensor:
-    """Load an image file, PIL image or array as a [1, H, W, 3] float32 tensor in [0, 1], long side <= max_dim."""
-    if isinstance(path_or_image, (str, os.PathLike)):
-        source = Path(path_or_image)
+def resolve(source):
+    """What a user named -> a Path (example name, painting name, path with ~), or the PIL image / array unchanged."""
+    if isinstance(source, str):
+        if source in EXAMPLES:
+            return example_path(source)
+        if source in PAINTINGS:
+            return painting_path(source)
+        path = Path(source).expanduser()
+        if not path.exists() and not path.suffix and os.sep not in source and "/" not in source:
+            raise ImageLoadError(
+                f"{source!r}: unknown image name and no such file. Name an example "
+                f"({', '.join(EXAMPLES)}), a painting ({', '.join(PAINTINGS)}), or give the path of an image file."
+            )
+        return path
+    if isinstance(source, os.PathLike):
+        return Path(source).expanduser()
+    return source
+
+
+def name_of(source) -> str:
+    """A short label for what a user named: the example or painting name, a file's stem, or 'PIL image' / 'array'."""
+    if isinstance(source, str) and (source in EXAMPLES or source in PAINTINGS):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return Path(source).expanduser().stem or str(source)
+    return "PIL image" if isinstance(source, Image.Image) else "array"
+
+
+def load_img(path_or_image, max_dim: int | None = DEFAULT_MAX_DIM, *, upscale: bool = False, min_side: int = MIN_SIDE) -> tf.Tensor:
+    """Load an example or painting name, a file path (str or Path, ~ expanded), PIL image or array as [1, H, W, 3] in [0, 1], long side <= max_dim."""
+    path_or_image = resolve(path_or_image)
+    if isinstance(path_or_image, Path):
+        source = path_or_image
         arr = _pil_to_array(_open_file(source), source)
     elif isinstance(path_or_image, Image.Image):
         source = "<PIL image>"
@@ -228,6 +271,21 @@ def load_img(path_or_image, max_dim: int | None = 512, *, upscale: bool = False,
         image = tf.image.resize(image, (new_h, new_w), method="bilinear", antialias=True)
         image = tf.clip_by_value(image, 0.0, 1.0)
     return image
+
+
+def fit(image: tf.Tensor, max_dim: int | None = DEFAULT_MAX_DIM, name: str = "image") -> tf.Tensor:
+    """Scale a [1, H, W, 3] image down so its long side is at most max_dim (None: as is), saying so once."""
+    height, width = int(image.shape[1]), int(image.shape[2])
+    new_h, new_w = _target_size(height, width, max_dim, upscale=False)
+    if (new_h, new_w) == (height, width):
+        return image
+    config.notice(
+        "size",
+        f"{name}: {width}x{height} px scaled to {new_w}x{new_h} (max_dim={max_dim}; each optimiser step costs about "
+        "as much as a VGG19 pass at that size; pass max_dim=None to keep the full size).",
+        log=False,
+    )
+    return clip_0_1(tf.image.resize(image, (new_h, new_w), method="bilinear", antialias=True))
 
 
 def clip_0_1(image: tf.Tensor) -> tf.Tensor:
@@ -309,7 +367,7 @@ def example_path(name: str) -> Path:
     return config.IMAGES_DIR / EXAMPLES[name][0]
 
 
-def load_example(name: str, max_dim: int | None = 512) -> tf.Tensor:
+def load_example(name: str, max_dim: int | None = DEFAULT_MAX_DIM) -> tf.Tensor:
     """Load a committed example image by short name (see EXAMPLES) as [1, H, W, 3] in [0, 1]."""
     return load_img(example_path(name), max_dim=max_dim)
 
@@ -354,6 +412,6 @@ def painting_path(name: str) -> Path:
     return example_path(stand_in)
 
 
-def download_painting(name: str, max_dim: int | None = 512) -> tf.Tensor:
+def download_painting(name: str, max_dim: int | None = DEFAULT_MAX_DIM) -> tf.Tensor:
     """Load a famous painting ('starry_night', 'great_wave', 'kandinsky'), downloaded once and cached."""
     return load_img(painting_path(name), max_dim=max_dim)

@@ -171,6 +171,35 @@ def _check_weight(value, name: str) -> float:
     return value
 
 
+def _check_count(value, name: str) -> int:
+    """A count (steps, memory, an interval) must be a whole number >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TransferError(f"{name} must be a whole number >= 1, got {value!r} ({type(value).__name__})")
+    if value < 1:
+        raise TransferError(f"{name} must be a whole number >= 1, got {value}")
+    return int(value)
+
+
+def _check_number(value, name: str, *, low: float, high: float, hint: str = "") -> float:
+    """A setting such as the learning rate must be a finite number in (low, high]."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise TransferError(f"{name} must be a number, got {value!r}") from exc
+    if not math.isfinite(number) or not low < number <= high:
+        raise TransferError(f"{name} must be a number in ({low:g}, {high:g}], got {value!r}" + (f" ({hint})" if hint else ""))
+    return number
+
+
+def _check_max_dim(value) -> int | None:
+    """max_dim is None (keep the size) or a long side of at least images.MIN_SIDE pixels."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < images.MIN_SIDE:
+        raise TransferError(f"max_dim must be None or a whole number of pixels >= {images.MIN_SIDE}, got {value!r}")
+    return int(value)
+
+
 def _check_blend(style_blend_weights, num_styles: int) -> list[float]:
     """Validate and normalise the per-style weights to sum to 1."""
     if style_blend_weights is None:
@@ -467,6 +496,7 @@ def transfer(
     epsilon: float | None = None,
     lbfgs_memory: int = 10,
     extractor=None,
+    max_dim: int | None = images.DEFAULT_MAX_DIM,
 ) -> TransferResult:
     """Stylise `content` [1, H, W, 3] in [0, 1] with `style` (an image or a list) -> TransferResult (image at the content's size).
 
@@ -474,6 +504,8 @@ def transfer(
     Ctrl-C (KeyboardInterrupt) returns the best image so far; a NaN/Inf loss returns the last good image.
     `extractor` replaces VGG19 by any model with StyleContentModel's interface (its own layers; `weights`, `pooling`,
     `style_layers` and `content_layers` are then unused, and the loss form defaults to "relative").
+    `content` and `style` may also be example names or file paths; images larger than `max_dim` (default 512 px on the
+    long side) are scaled down first, with a note that says so; max_dim=None keeps them at full size.
     """
     # --- arguments -----------------------------------------------------------------------------------
     if optimizer not in OPTIMIZERS:
@@ -484,11 +516,20 @@ def transfer(
         raise TransferError(f"unknown preserve_color {preserve_color!r}; use None, 'luminance' or 'histogram'")
     if pooling not in ("max", "avg"):
         raise TransferError(f"pooling must be 'max' or 'avg', not {pooling!r}")
-    content = _as_image(content, "content")
+    max_dim = _check_max_dim(max_dim)
+    content = images.fit(_as_image(content, "content"), max_dim, "content")
     style_list = list(style) if isinstance(style, (list, tuple)) else [style]
     if not style_list:
         raise TransferError("style: give at least one style image")
-    styles = [_as_image(s, f"style[{i}]" if len(style_list) > 1 else "style") for i, s in enumerate(style_list)]
+    style_names = [f"style[{i}]" if len(style_list) > 1 else "style" for i in range(len(style_list))]
+    styles = [images.fit(_as_image(s, name), max_dim, name) for s, name in zip(style_list, style_names)]
+    learning_rate = _check_number(learning_rate, "learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
+    for beta, beta_name in ((beta_1, "beta_1"), (beta_2, "beta_2")):
+        if not isinstance(beta, (int, float, np.floating)) or not 0.0 <= float(beta) < 1.0:
+            raise TransferError(f"{beta_name} must be a number in [0, 1), got {beta!r}")
+    if epsilon is not None:
+        epsilon = _check_number(epsilon, "epsilon", low=0.0, high=math.inf)
+    lbfgs_memory = _check_count(lbfgs_memory, "lbfgs_memory")
     blend = _check_blend(style_blend_weights, len(styles))
     if extractor is None:
         chosen = resolve_settings(weights, form, style_weight, content_weight, tv_weight)
@@ -509,14 +550,11 @@ def transfer(
     scale_list = _check_scales(scales, long_side, height, width)
     if steps is None:
         steps = DEFAULT_STEPS[optimizer]
-    step_list = [steps] * len(scale_list) if isinstance(steps, (int, np.integer)) else list(steps)
+    step_list = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(scale_list)
     if len(step_list) != len(scale_list):
         raise TransferError(f"steps has {len(step_list)} values for {len(scale_list)} scales {scale_list}")
-    for s in step_list:
-        if not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 1:
-            raise TransferError(f"steps must be a whole number >= 1 (per scale), got {steps!r}")
-    if int(callback_every) < 1:
-        raise TransferError(f"callback_every must be >= 1, got {callback_every}")
+    step_list = [_check_count(n, "steps") for n in step_list]
+    callback_every = _check_count(callback_every, "callback_every")
     start = initial_image(content, init, seed)
 
     # --- colour handling: what the optimiser sees, and how its image becomes the result ------------------

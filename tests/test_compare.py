@@ -169,6 +169,22 @@ def test_exercise_check_accepts_the_reference_and_rejects_a_wrong_answer(capsys)
     assert check_comparison.histogram_distance(l1_of_histograms) is False
     out = capsys.readouterr().out
     assert "✓" in out and "✗" in out
+    assert "constant factor" not in out and "on every input yours is" not in out  # its error is no constant factor
+
+
+def test_exercise_check_names_a_factor_only_when_it_is_the_same_on_every_input(capsys):
+    def doubled(a, b, bins=64):
+        return 2.0 * compare.histogram_distance(a, b, bins)
+
+    def squared(a, b, bins=64):  # off by a different factor on each input
+        return compare.histogram_distance(a, b, bins) ** 2
+
+    assert check_comparison.histogram_distance(doubled) is False
+    out = capsys.readouterr().out
+    assert "on every input yours is 2 x the reference" in out
+    assert check_comparison.histogram_distance(squared) is False
+    out = capsys.readouterr().out
+    assert "✗" in out and "x the reference" not in out and "factor" not in out
 
 
 # ------------------------------------------------------------------------------------------ command line

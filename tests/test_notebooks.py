@@ -87,3 +87,48 @@ def test_runs_in_smoke_mode(path, tmp_path):
     if path.name[:2] in VGG_NOTEBOOKS:
         assert any(m.startswith("ImageNet VGG19") for m in vgg_notices), f"{path.name} did not use trained VGG19: {vgg_notices}"
     print(f"{path.name}: {seconds:.1f} s in smoke mode")
+
+
+# --- your own photos: the same parameter names everywhere, and any image the reader names ---------------------------
+
+PARAMETERS = re.compile(r"^(CONTENT|STYLE)\s*=", re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_parameters_cell_names_content_and_style(path):
+    cells = _cells(path)
+    params = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    assert set(PARAMETERS.findall(_source(params))) == {"CONTENT", "STYLE"}, "the parameters cell must set CONTENT and STYLE"
+    code = "\n".join(_source(c) for c in cells if c["cell_type"] == "code")
+    # images the reader names go through the one loader, which takes names, paths, PIL images and arrays
+    assert "load_img(CONTENT" in code and "load_img(STYLE" in code
+    for helper in ("load_example(", "example_path(", "download_painting(", "STYLE_NAME"):
+        assert helper not in code, f"{path.name} uses {helper}; use images.load_img, which accepts every kind of input"
+    assert "outputs/" not in code, "notebooks write under build/ (config.BUILD_DIR), the one output folder"
+
+
+@pytest.fixture(scope="module")
+def own_photos(tmp_path_factory):
+    """A reader's own files, in a folder whose name has a space: a non-square RGBA PNG and a grayscale JPEG."""
+    from PIL import Image
+    import numpy as np
+
+    folder = tmp_path_factory.mktemp("my photos")
+    y, x = np.mgrid[0:180, 0:300]
+    rgba = np.stack([x * 255 // 299, y * 255 // 179, (x + y) % 256, np.where(x < 60, 0, 255)], axis=-1).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(folder / "holiday snap.png")
+    gray = ((np.sin(np.mgrid[0:240, 0:160][0] / 7.0) * np.cos(np.mgrid[0:240, 0:160][1] / 5.0) + 1) * 127).astype(np.uint8)
+    Image.fromarray(gray, "L").save(folder / "pencil sketch.jpg")
+    return {"CONTENT": str(folder / "holiday snap.png"), "STYLE": str(folder / "pencil sketch.jpg")}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS[1:], ids=IDS[1:])
+def test_runs_with_the_readers_own_photos(path, own_photos):
+    nb, _ = runner.execute_notebook(path, smoke=True, timeout=600, parameters=own_photos)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "holiday snap.png" in injected[0].source
+    errors = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+              if out.get("output_type") == "error"]
+    assert not errors, errors
+    assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code"), "a cell did not run"

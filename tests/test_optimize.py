@@ -245,6 +245,18 @@ def test_defaults_follow_the_weights_kind():
         ({"scales": (16, 32)}, "VGG19 needs at least 32"),
         ({"scales": (32, 28)}, "scales must increase"),
         ({"steps": (2, 2)}, "2 values for 1 scales"),
+        ({"steps": 2.5}, r"steps must be a whole number >= 1, got 2.5 \(float\)"),
+        ({"steps": "10"}, "steps must be a whole number"),
+        ({"steps": True}, "steps must be a whole number"),
+        ({"optimizer": "adam", "learning_rate": -0.01}, r"learning_rate must be a number in \(0, 1\], got -0.01"),
+        ({"optimizer": "adam", "learning_rate": 50}, r"learning_rate must be a number in \(0, 1\], got 50 \(pixels lie in"),
+        ({"optimizer": "adam", "learning_rate": float("nan")}, "learning_rate must be a number in"),
+        ({"optimizer": "adam", "learning_rate": "fast"}, "learning_rate must be a number, got 'fast'"),
+        ({"optimizer": "adam", "beta_1": 1.5}, r"beta_1 must be a number in \[0, 1\)"),
+        ({"optimizer": "adam", "epsilon": 0}, "epsilon must be a number in"),
+        ({"lbfgs_memory": 0}, "lbfgs_memory must be a whole number"),
+        ({"callback_every": 0.5}, "callback_every must be a whole number"),
+        ({"max_dim": 10}, "max_dim must be None or a whole number of pixels >= 32"),
     ],
 )
 def test_bad_arguments_fail_clearly(pair32, kwargs, match):
@@ -361,3 +373,19 @@ def test_progress_uses_the_notebook_friendly_bar(pair32, monkeypatch):
     monkeypatch.setattr(progress, "progress_bar", lambda *a, **k: made.append(k) or real(*a, **k))
     optimize.transfer(*pair32, steps=2)
     assert made and made[0]["total"] == 2 and made[0]["desc"] == "style transfer"
+
+
+def test_paths_and_names_are_scaled_to_max_dim_and_said_once(tmp_path, capsys):
+    from PIL import Image
+
+    big = tmp_path / "phone photo.jpg"
+    Image.fromarray((np.random.default_rng(0).random((300, 400, 3)) * 255).astype(np.uint8)).save(big)
+    result = optimize.transfer(str(big), "swirls", steps=1, max_dim=64, progress=False)
+    assert result.image.shape == (1, 48, 64, 3)
+    assert result.settings["size"] == (48, 64)
+    again = optimize.transfer(big, "swirls", steps=1, max_dim=64, progress=False)
+    assert again.image.shape == (1, 48, 64, 3)
+    out = capsys.readouterr().out
+    assert out.count("content: 400x300 px scaled to 64x48 (max_dim=64") == 1, out
+    kept = optimize.transfer(images.load_img(big, max_dim=80), "swirls", steps=1, max_dim=None, progress=False)
+    assert kept.image.shape == (1, 60, 80, 3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -23,10 +25,21 @@ def test_runner_executes_writes_and_reports(tmp_path, capsys):
     bad = _write(tmp_path / "02_bad.ipynb", "raise RuntimeError('broken on purpose')")
     out = tmp_path / "build"
     status = runner.main([str(good), str(bad), "--out", str(out), "--timeout", "120"])
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert status == 1
-    assert "01_good.ipynb ... ok" in text and "02_bad.ipynb ... FAILED" in text
+    lines = text.splitlines()
+    # one line per notebook: its name, a dot per code cell started, then the status and the time
+    assert any(re.fullmatch(r"  01_good\.ipynb +\. ok +\d+ s", line) for line in lines), text
+    assert any(re.fullmatch(r"  02_bad\.ipynb +\. FAILED +\d+ s", line) for line in lines), text
+    # the failing cell's error in full, then where the kernel's own log is
+    assert "raise RuntimeError('broken on purpose')" in text and "RuntimeError: broken on purpose" in text
+    assert "\x1b[" not in text  # no colour codes in a log
+    assert "1 of 2 notebook(s) ran in" in text and "FAILED: 02_bad.ipynb" in text
     assert "[vgg19] VGG19 with random weights, for the test." in text.split("Models used:")[1]
+    # the kernel's transport warning and TensorFlow's C++ log go to the kernel log, not to the console
+    assert "without encryption" not in text + captured.err
+    assert "without encryption" in (out / "logs" / "01_good.log").read_text()
     assert (out / "notebooks" / "01_good.ipynb").exists() and (out / "html" / "01_good.html").exists()
     executed = nbformat.read(out / "notebooks" / "01_good.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for o in executed.cells[1].outputs)
@@ -45,3 +58,28 @@ def test_smoke_flag_reaches_the_kernel(tmp_path):
 def test_notebook_paths_in_order():
     names = [p.name for p in runner.notebook_paths()]
     assert names == sorted(names) and all(n[:2].isdigit() for n in names)
+
+
+def test_parameters_are_injected_after_the_parameters_cell(tmp_path, capsys):
+    nb = new_notebook(cells=[new_markdown_cell("# t"), new_code_cell("CONTENT = 'astronaut'\nSTEPS = 3"),
+                             new_code_cell("print(f'{CONTENT}|{STEPS}')")])
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "04_params.ipynb"
+    nbformat.write(nb, path)
+    executed, _ = runner.execute_notebook(path, parameters={"CONTENT": "~/me.jpg", "STEPS": 7}, timeout=120)
+    assert executed.cells[2].metadata["tags"] == ["injected-parameters"]
+    assert executed.cells[3].outputs[0]["text"] == "~/me.jpg|7\n"
+    status = runner.main([str(path), "--out", str(tmp_path / "build"), "-p", "CONTENT=my photo.png", "-p", "STEPS=2"])
+    assert status == 0
+    assert "Parameters: CONTENT='my photo.png', STEPS=2" in capsys.readouterr().out
+    saved = nbformat.read(tmp_path / "build" / "notebooks" / "04_params.ipynb", as_version=4)
+    assert saved.cells[3].outputs[0]["text"] == "my photo.png|2\n"
+
+
+def test_injection_needs_a_parameters_cell():
+    nb = new_notebook(cells=[new_code_cell("x = 1")])
+    import pytest
+
+    with pytest.raises(ValueError, match="no cell tagged 'parameters'"):
+        runner.inject_parameters(nb, {"x": 2})

@@ -47,7 +47,7 @@ def compare(got, want, *, rtol: float = 1e-4, atol: float = 1e-6) -> list[str]:
         return []
     problems = []
     denom = np.sum(want_arr * want_arr)
-    if denom > 0:
+    if denom > 0 and want_arr.size > 1:  # two single numbers always differ by "some factor": no hint from one pair
         scale = float(np.sum(got_arr * want_arr) / denom)
         if abs(scale) > 1e-12 and np.allclose(got_arr, scale * want_arr, rtol=1e-3, atol=atol):
             problems.append(f"right up to a constant factor: yours is {scale:.6g} x the reference (check the normalisation)")
@@ -58,3 +58,16 @@ def compare(got, want, *, rtol: float = 1e-4, atol: float = 1e-6) -> list[str]:
         err = np.max(np.abs(got_arr - want_arr))
         problems.append(f"values differ: largest absolute difference {err:.4g} (reference values range {want_arr.min():.4g} to {want_arr.max():.4g})")
     return problems
+
+
+def constant_factor(pairs, rtol: float = 1e-3) -> float | None:
+    """If got == k * want for one k across all (got, want) pairs of scalars (two or more with want != 0), return k, else None."""
+    if any(float(w) == 0.0 and abs(float(g)) > 1e-12 for g, w in pairs):
+        return None  # non-zero where the reference is zero: no factor explains that
+    ratios = [float(g) / float(w) for g, w in pairs if float(w) != 0.0]
+    if len(ratios) < 2 or any(not np.isfinite(r) for r in ratios):
+        return None
+    k = float(np.median(ratios))
+    if abs(k - 1.0) < rtol or not all(np.isclose(r, k, rtol=rtol) for r in ratios):
+        return None
+    return k

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from helpers.check._common import call, compare, report
+from helpers.check._common import call, compare, constant_factor, report
 
 __all__ = ["histogram_distance"]
 
@@ -30,7 +30,7 @@ def histogram_distance(fn, bins: int = 64) -> bool:
     """Check fn(image, other, bins) -> float: mean over R, G, B of the earth mover's distance between colour histograms."""
     from helpers.compare import histogram_distance as reference
 
-    problems = []
+    problems, pairs = [], []
     for label, a, b in _cases():
         got, error = call(fn, tf.constant(a), tf.constant(b), bins)
         if error:
@@ -42,8 +42,13 @@ def histogram_distance(fn, bins: int = 64) -> bool:
             problems.append(f"{label}: returned {type(got).__name__}, expected one number")
             break
         want = reference(a, b, bins)
+        pairs.append((got_value, want))
         for problem in compare(got_value, want, rtol=1e-4, atol=1e-6):
             problems.append(f"{label}: {problem} (yours {got_value:.6g}, reference {want:.6g})")
+    factor = constant_factor(pairs) if problems else None
+    if factor is not None:
+        problems.append(f"on every input yours is {factor:.6g} x the reference: check the normalisation (bin width, or a sum "
+                        "where the mean over R, G, B belongs)")
     if not problems:
         a, b = _cases()[0][1:]
         same, error = call(fn, tf.constant(a), tf.constant(a), bins)

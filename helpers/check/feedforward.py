@@ -29,8 +29,16 @@ def instance_norm(fn) -> bool:
     problems = compare(got, want, rtol=1e-3, atol=1e-3)
     if problems and np.shape(got) == want.shape:
         got = np.asarray(got, dtype=np.float64)
+        xs = x.numpy().astype(np.float64)
+        mean = xs.mean(axis=(1, 2), keepdims=True)
+        sample = (xs - mean) / np.sqrt(xs.var(axis=(1, 2), keepdims=True, ddof=1) + 1e-5)
         if np.allclose(got, feedforward.batch_norm(x).numpy(), atol=1e-3):
             problems = ["this is batch normalisation: the mean and variance must be taken over axes 1 and 2 (H, W) only, per image"]
+        elif np.allclose(got, sample, atol=1e-4):
+            locations = xs.shape[1] * xs.shape[2]
+            problems.append(f"you used the sample variance (divided by H*W - 1 = {locations - 1}, ddof=1); instance "
+                            f"normalisation uses the population variance (divide by H*W = {locations}), which is what "
+                            "tf.nn.moments, np.var and tf.math.reduce_variance compute")
         elif np.allclose(got.mean(axis=(1, 2)), 0, atol=1e-3) and not np.allclose(got.std(axis=(1, 2)), 1, atol=1e-2):
             problems.append("each channel has mean 0 but not variance 1: divide by sqrt(variance + epsilon)")
         elif np.allclose(got.mean(axis=(1, 2, 3)), 0, atol=1e-3) and not np.allclose(got.mean(axis=(1, 2)), 0, atol=1e-3):
