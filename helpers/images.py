@@ -203,14 +203,14 @@ def _array_to_array(value, source) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0).astype(np.float32)
 
 
-def _target_size(height: int, width: int, max_dim: int | None, upscale: bool) -> tuple[int, int]:
-    """The (H, W) after scaling the long side to max_dim, keeping the aspect ratio."""
+def _target_size(height: int, width: int, max_dim: int | None, upscale: bool, min_side: int = MIN_SIDE) -> tuple[int, int]:
+    """The (H, W) after scaling the long side to max_dim, keeping the aspect ratio and a short side of at least min_side."""
     if not max_dim:
         return height, width
     long_side = max(height, width)
     if long_side <= max_dim and not upscale:
         return height, width
-    scale = max_dim / long_side
+    scale = max(max_dim / long_side, min(1.0, min_side / min(height, width)))  # a long, thin image keeps min_side
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
@@ -243,7 +243,10 @@ def name_of(source) -> str:
 
 
 def load_img(path_or_image, max_dim: int | None = DEFAULT_MAX_DIM, *, upscale: bool = False, min_side: int = MIN_SIDE) -> tf.Tensor:
-    """Load an example or painting name, a file path (str or Path, ~ expanded), PIL image or array as [1, H, W, 3] in [0, 1], long side <= max_dim."""
+    """Load an example or painting name, a file path (str or Path, ~ expanded), PIL image or array as [1, H, W, 3] in [0, 1], long side <= max_dim.
+
+    A long, thin image keeps its short side at `min_side` (its long side may then exceed max_dim).
+    """
     path_or_image = resolve(path_or_image)
     if isinstance(path_or_image, Path):
         source = path_or_image
@@ -262,10 +265,9 @@ def load_img(path_or_image, max_dim: int | None = DEFAULT_MAX_DIM, *, upscale: b
     else:
         raise ImageLoadError(f"<{type(path_or_image).__name__}>: not a path, PIL image or array")
     height, width = arr.shape[:2]
-    new_h, new_w = _target_size(height, width, max_dim, upscale)
-    if min(new_h, new_w) < min_side:
-        detail = f"{width}x{height}" if (new_h, new_w) == (height, width) else f"{width}x{height}, {new_w}x{new_h} after scaling to max_dim={max_dim}"
-        raise _fail(source, f"is too small ({detail} px); VGG19 features need at least {min_side} px on each side")
+    if min(height, width) < min_side:
+        raise _fail(source, f"is too small ({width}x{height} px); VGG19 features need at least {min_side} px on each side")
+    new_h, new_w = _target_size(height, width, max_dim, upscale, min_side)
     image = tf.convert_to_tensor(arr[None], dtype=tf.float32)
     if (new_h, new_w) != (height, width):
         image = tf.image.resize(image, (new_h, new_w), method="bilinear", antialias=True)

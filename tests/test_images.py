@@ -217,8 +217,9 @@ def test_too_small(tmp_path):
         load_img(path)
     wide = tmp_path / "strip.png"
     Image.fromarray(_gradient(1000, 37)).save(wide)
-    with pytest.raises(ImageLoadError, match="after scaling"):
-        load_img(wide, max_dim=512)
+    # scaled to max_dim its short side would be 19 px: it keeps 32 px, and the long side follows the aspect ratio
+    assert load_img(wide, max_dim=512).shape == (1, 32, 865, 3)
+    assert load_img(wide, max_dim=None).shape == (1, 37, 1000, 3)
 
 
 def test_only_image_load_error_escapes(tmp_path):
