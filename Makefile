@@ -1,8 +1,9 @@
 # The course's commands. Each target builds .venv first if it is missing or out of date.
 #   make run    execute every notebook (full size) into build/;  NST_SMOKE=1 make run for a quick pass
-#   make test   unit tests + every notebook in smoke mode
+#   make test   unit tests + every notebook in smoke mode (the full suite; CI runs make lint, then this)
+#   make test-fast  the unit tests only, without executing notebooks (a quick local loop)
 #   make lab    Jupyter Lab on notebooks/
-#   make lint   ruff
+#   make lint   ruff over helpers, tests, benchmarks, images and the notebooks
 #   make prefetch  download VGG19 weights, the Hub model and the paintings into the cache (online, once)
 #   make bench / make bench-quick   speed and time-to-quality measurements
 
@@ -11,7 +12,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lab lint clean prefetch bench bench-quick
+.PHONY: setup run test test-fast lab lint clean prefetch bench bench-quick
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,11 +30,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not notebook"
+
 lab: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=$${TF_CPP_MIN_LOG_LEVEL:-2} $(VENV)/bin/jupyter lab notebooks
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check helpers tests benchmarks images
+	$(VENV)/bin/ruff check helpers tests benchmarks images notebooks
 
 prefetch: $(STAMP)
 	$(PY) -m helpers.prefetch
@@ -45,5 +49,5 @@ bench-quick: $(STAMP)
 	$(PY) benchmarks/run.py --quick
 
 clean:
-	rm -rf build outputs .pytest_cache .ruff_cache
+	rm -rf build notebooks/outputs .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import io
 import hashlib
+import io
 import json
 import os
 import platform
@@ -476,7 +476,8 @@ def main(argv=None) -> int:
         "",
         f"TF matmul peak ({plan['matmul_n']}x{plan['matmul_n']} float32, same run): {matmul['gflops']:.0f} GFLOP/s.",
         "",
-        "| size | course L-BFGS evaluation | Adam step | bare VGG19 fwd+grad | VGG GFLOP | achieved GFLOP/s | share of matmul peak | L-BFGS eval / bare pass |",
+        "| size | course L-BFGS evaluation | Adam step | bare VGG19 fwd+grad | VGG GFLOP | achieved GFLOP/s "
+        "| share of matmul peak | L-BFGS eval / bare pass |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for s in steps:

@@ -226,7 +226,7 @@ class HubMethod:
         return str(getattr(self.module, "source", type(self.module).__name__))
 
     def __call__(self, content, style) -> MethodOutput:
-        """Stylise [1, H, W, 3] content with [1, h, w, 3] style; the first call per shape is an untimed warm-up, then the median of `repeats` calls."""
+        """Stylise [1, H, W, 3] content with [1, h, w, 3] style; an untimed warm-up per shape, then the median of `repeats` calls."""
         module = self.module
         content, style = tf.constant(content, tf.float32), tf.constant(style, tf.float32)
         key = (tuple(content.shape), tuple(style.shape))

@@ -166,7 +166,8 @@ class TransformNet(tf.keras.Model):
         height, width = int(x.shape[1]), int(x.shape[2])
         x = tf.pad(x, [[0, 0], [0, (-height) % 4], [0, (-width) % 4], [0, 0]], mode="SYMMETRIC")
         shapes = [("input (padded to a multiple of 4)", tuple(x.shape))]
-        stages = [("in", self.down[:1]), ("downsample", self.down[1:]), ("residual", self.res), ("upsample", self.up), ("out (before sigmoid)", [self.out])]
+        stages = [("in", self.down[:1]), ("downsample", self.down[1:]), ("residual", self.res), ("upsample", self.up),
+                  ("out (before sigmoid)", [self.out])]
         for name, layers in stages:
             for layer in layers:
                 x = layer(x)
@@ -369,7 +370,8 @@ def train(
 
         # With a time budget the bar counts seconds of the budget, since that is what usually ends training.
         if time_budget is not None:
-            bar = tqdm(total=round(float(time_budget)), desc="training (s of budget)", unit="s", bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}")
+            bar = tqdm(total=round(float(time_budget)), desc="training (s of budget)", unit="s",
+                       bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}")
         else:
             bar = tqdm(total=int(steps), desc="training", unit="step")
     try:

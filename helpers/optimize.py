@@ -500,7 +500,8 @@ def transfer(
 ) -> TransferResult:
     """Stylise `content` [1, H, W, 3] in [0, 1] with `style` (an image or a list) -> TransferResult (image at the content's size).
 
-    `steps` is an int, or one int per scale; Adam's `epsilon` defaults to ADAM_EPSILON[form]; `callback(step, image, losses)` is called every `callback_every` steps.
+    `steps` is an int, or one int per scale; Adam's `epsilon` defaults to ADAM_EPSILON[form];
+    `callback(step, image, losses)` is called every `callback_every` steps.
     Ctrl-C (KeyboardInterrupt) returns the best image so far; a NaN/Inf loss returns the last good image.
     `extractor` replaces VGG19 by any model with StyleContentModel's interface (its own layers; `weights`, `pooling`,
     `style_layers` and `content_layers` are then unused, and the loss form defaults to "relative").

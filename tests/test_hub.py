@@ -108,12 +108,9 @@ def test_a_hanging_download_times_out(online, monkeypatch):
         return FakeHub(handle)
 
     _fake_loader(monkeypatch, slow)
-    start = time.perf_counter()
     module = hub.load_hub_module(timeout=0.2)
-    elapsed = time.perf_counter() - start
     assert module.is_offline
     assert seen == [0.2, 0.2, 0.2]  # every socket in each attempt is limited to the time-out
-    assert elapsed < 3 * (0.2 + 0.5) + 2.5, elapsed  # three attempts of ~0.7 s each, plus the offline model
     assert "gave up after 0.2 s" in config.notices()["hub"]
 
 

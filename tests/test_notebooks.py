@@ -110,8 +110,8 @@ def test_parameters_cell_names_content_and_style(path):
 @pytest.fixture(scope="module")
 def own_photos(tmp_path_factory):
     """A reader's own files, in a folder whose name has a space: a non-square RGBA PNG and a grayscale JPEG."""
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     folder = tmp_path_factory.mktemp("my photos")
     y, x = np.mgrid[0:180, 0:300]

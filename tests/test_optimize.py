@@ -150,7 +150,14 @@ def test_two_styles_blend(pair32):
     content, style = pair32
     other = images.load_example("mosaic", 32)
     result = optimize.transfer(content, [style, other], style_blend_weights=[3, 1], steps=3, progress=False)
-    assert result.settings["style_blend_weights"] == [0.75, 0.25]
+    settings = result.settings
+    assert settings["style_blend_weights"] == [0.75, 0.25]
+    # the style term is the weighted sum of the two styles' losses (step 0: the content image itself)
+    model = vgg.StyleContentModel(weights="auto")
+    grams = model(content)["style"]
+    each = [float(losses.style_loss(grams, model(s)["style"], None, settings["form"])) for s in (style, other)]
+    assert abs(each[0] - each[1]) > 0.05 * max(each), each  # the two styles differ, so the weights matter
+    np.testing.assert_allclose(result.history["style"][0], settings["style_weight"] * (0.75 * each[0] + 0.25 * each[1]), rtol=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -304,7 +311,10 @@ def test_exercise_checks_pass_and_fail(capsys):
     assert check.train_step_with_tv(_student_step())
     assert not check.train_step_with_tv(lambda *args: _student_step()(*args[:5]))
     assert check.total_variation_loss(lambda im: tf.reduce_sum(tf.image.total_variation(im)))
-    assert not check.total_variation_loss(lambda im: tf.reduce_mean(tf.abs(im[:, 1:] - im[:, :-1])) + tf.reduce_mean(tf.abs(im[:, :, 1:] - im[:, :, :-1])))
+    def mean_tv(im):
+        return tf.reduce_mean(tf.abs(im[:, 1:] - im[:, :-1])) + tf.reduce_mean(tf.abs(im[:, :, 1:] - im[:, :, :-1]))
+
+    assert not check.total_variation_loss(mean_tv)
     out = capsys.readouterr().out
     assert "✓ train_step" in out and "✗ total_variation_loss" in out and "mean" in out
 
@@ -334,10 +344,21 @@ def test_a_zero_weight_term_is_skipped_and_the_model_stops_early(pair32, monkeyp
     np.testing.assert_allclose(result.history["content"][0], float(want), rtol=1e-5)
 
 
-def test_both_terms_use_the_full_model(lbfgs_run):
-    assert lbfgs_run[0].settings["deepest_layer"] == "block5_conv2"
-    assert lbfgs_run[0].settings["stopped"] == "finished"
-    assert lbfgs_run[0].settings["lbfgs_evaluations"] >= 25
+def test_both_terms_use_the_full_model(lbfgs_run, pair64):
+    result, seen = lbfgs_run
+    settings = result.settings
+    assert settings["deepest_layer"] == "block5_conv2"
+    assert settings["stopped"] == "finished"
+    assert settings["lbfgs_evaluations"] >= 25
+    # the recorded terms of the last iterate are the style and content losses of the default layers, recomputed here
+    content, style = pair64
+    model = vgg.StyleContentModel(weights="auto")
+    out = model(tf.constant(seen[-1]))
+    want_style = settings["style_weight"] * float(losses.style_loss(out["style"], model(style)["style"], None, settings["form"]))
+    want_content = settings["content_weight"] * float(losses.content_loss(out["content"], model(content)["content"], settings["form"]))
+    np.testing.assert_allclose(result.history["style"][-1], want_style, rtol=1e-3)
+    np.testing.assert_allclose(result.history["content"][-1], want_content, rtol=1e-3)
+    assert want_style > 0 and want_content > 0
 
 
 def test_all_zero_weights_stop_lbfgs_early_and_say_so(pair32, capsys):

@@ -80,7 +80,8 @@ def gram_matrix(fn) -> bool:
             return report(name, [f"for input of shape {list(shape)} it {error}"])
         want = losses.gram_matrix(x).numpy()
         arr = _as_array(got)
-        if arr is not None and arr.ndim == 3 and arr.shape[-1] == arr.shape[-2] and not np.allclose(arr, np.swapaxes(arr, -1, -2), rtol=1e-4, atol=1e-6):
+        square = arr is not None and arr.ndim == 3 and arr.shape[-1] == arr.shape[-2]
+        if square and not np.allclose(arr, np.swapaxes(arr, -1, -2), rtol=1e-4, atol=1e-6):
             return report(name, [f"for input of shape {list(shape)} the result is not symmetric: G[0, c, d] must equal G[0, d, c] "
                                  "(both factors must run over the same locations y, x)"])
         problems = compare(got, want)
@@ -95,7 +96,8 @@ def gram_matrix(fn) -> bool:
             float(locations) / width: "you divided by W only; divide by H*W",
         })
         mixed = tf.reshape(x, [channels, locations])  # the classic slip: reshape without moving C first
-        if arr is not None and arr.shape == want.shape and np.allclose(arr, (tf.matmul(mixed, mixed, transpose_b=True)[None] / locations).numpy(), rtol=1e-4):
+        mixed_gram = (tf.matmul(mixed, mixed, transpose_b=True)[None] / locations).numpy()
+        if arr is not None and arr.shape == want.shape and np.allclose(arr, mixed_gram, rtol=1e-4):
             hint = "reshaping [1, H, W, C] straight to [C, H*W] mixes locations and channels: reshape to [H*W, C] and use F^T F"
         if arr is not None and arr.shape == (channels, channels):
             hint = "the batch axis is missing: return [1, C, C] (keep the leading 1, e.g. einsum 'byxc,byxd->bcd')"
