@@ -232,11 +232,11 @@ def time_forward(net, image, repeats: int = 3) -> float:
 
 
 def load_training_images(names=TRAIN_CONTENT, max_dim: int = 512) -> list[tf.Tensor]:
-    """Load committed content photos by name (see images.EXAMPLES) as a list of [1, H, W, 3] tensors."""
+    """Load content photos (example names or paths) as a list of [1, H, W, 3] tensors."""
     names = [names] if isinstance(names, str) else list(names)
     if not names:
         raise ValueError("at least one training image name is needed")
-    return [images.load_example(name, max_dim=max_dim) for name in names]
+    return [images.load_img(name, max_dim=max_dim) for name in names]
 
 
 def augment(image: tf.Tensor, size: int, rng: np.random.Generator, jitter: float = 0.1) -> tf.Tensor:

@@ -216,7 +216,7 @@ def _check_blend(style_blend_weights, num_styles: int) -> list[float]:
 
 
 def _check_scales(scales, long_side: int, height: int, width: int) -> list[int]:
-    """Validate coarse-to-fine long sides: increasing, each giving at least MIN_SIDE px on the short side."""
+    """Validate coarse-to-fine long sides: increasing, at least MIN_SIDE px (a thin image's short side is kept at MIN_SIDE)."""
     if scales is None:
         return [long_side]
     if isinstance(scales, (int, np.integer)):
@@ -229,12 +229,8 @@ def _check_scales(scales, long_side: int, height: int, width: int) -> list[int]:
         raise TransferError("scales is empty; give at least one long side, e.g. scales=(128, 256)")
     if any(b <= a for a, b in zip(scales, scales[1:])):
         raise TransferError(f"scales must increase, got {scales}")
-    short = min(height, width)
-    smallest = round(scales[0] * short / max(height, width))
-    if smallest < images.MIN_SIDE:
-        raise TransferError(
-            f"scales: the first scale {scales[0]} px gives a short side of {smallest} px; VGG19 needs at least {images.MIN_SIDE} px"
-        )
+    if scales[0] < images.MIN_SIDE:
+        raise TransferError(f"scales: the first scale is {scales[0]} px; VGG19 needs at least {images.MIN_SIDE} px")
     return scales
 
 
@@ -246,8 +242,8 @@ def _resize(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
 
 
 def _scaled_size(height: int, width: int, long_side: int) -> tuple[int, int]:
-    """(H, W) with the long side set to `long_side`, aspect kept."""
-    scale = long_side / max(height, width)
+    """(H, W) with the long side set to `long_side`, aspect kept, but the short side never below MIN_SIDE."""
+    scale = max(long_side / max(height, width), images.MIN_SIDE / min(height, width))
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 

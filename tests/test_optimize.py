@@ -410,3 +410,11 @@ def test_paths_and_names_are_scaled_to_max_dim_and_said_once(tmp_path, capsys):
     assert out.count("content: 400x300 px scaled to 64x48 (max_dim=64") == 1, out
     kept = optimize.transfer(images.load_img(big, max_dim=80), "swirls", steps=1, max_dim=None, progress=False)
     assert kept.image.shape == (1, 60, 80, 3)
+
+
+def test_a_thin_image_keeps_a_32_px_short_side_at_every_scale():
+    rng = np.random.default_rng(3)
+    content = tf.constant(rng.random((1, 40, 160, 3)), tf.float32)  # a 4:1 strip: at 64 px long it would be 16 px high
+    result = optimize.transfer(content, images.load_img("swirls", 64), scales=(64, 160), steps=(1, 1), progress=False)
+    assert result.image.shape == (1, 40, 160, 3)
+    assert result.history["scale"][0] == 64 and result.history["scale"][-1] == 160
