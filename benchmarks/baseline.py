@@ -15,7 +15,7 @@ import tensorflow as tf
 from helpers import images, losses, vgg
 
 #: The objective both the baseline and the course's recipes minimise.
-OBJECTIVE = {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0}
+OBJECTIVE = dict(losses.TUTORIAL_WEIGHTS)
 #: The baseline's optimiser settings.
 ADAM = {"learning_rate": 0.02, "beta_1": 0.99, "epsilon": 1e-1}
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from helpers import images, losses, vgg
+from helpers import files, images, losses, vgg
 
 #: Smallest side the network accepts: two stride-2 convolutions leave a 4x4 map for the residual blocks.
 MIN_SIDE = 16
@@ -444,32 +443,6 @@ class TrainingPreview:
         return strip, [step for step, _ in chosen]
 
 
-def plot_history(history: dict, ax=None, title: str = "Training loss", smooth: int | None = None):
-    """Plot the total loss and its parts against the step (log scale; faint: per step, bold: moving average)."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots(figsize=(7, 3.5))[1]
-    steps = np.arange(1, len(history["loss"]) + 1)
-    window = max(1, int(smooth) if smooth else len(steps) // 20)
-    for key, color in (("loss", "C0"), ("style", "C1"), ("content", "C2"), ("tv", "C3")):
-        values = np.asarray(history[key], dtype=np.float64)
-        if not values.size or not np.all(values > 0):
-            continue
-        label = "total" if key == "loss" else key
-        if window > 1:
-            ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
-            kernel = np.ones(window) / window
-            ax.plot(steps[window - 1 :], np.convolve(values, kernel, mode="valid"), color=color, label=f"{label} (mean of {window})")
-        else:
-            ax.plot(steps, values, color=color, label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("loss (log scale)")
-    ax.set_title(title)
-    ax.legend(fontsize="small")
-    return ax
-
-
 # --- saving and loading -------------------------------------------------------------------------------------------
 
 
@@ -481,15 +454,8 @@ def save_network(net: TransformNet, path) -> Path:
     arrays = {f"w{i:03d}": np.asarray(v) for i, v in enumerate(net.weights)}
     meta = {"kind": _FILE_KIND, "config": net.get_config(), "names": [v.path for v in net.weights]}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with files.atomic_write(path) as fh:
+        np.savez(fh, **arrays)
     return path
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 import urllib.request
 import warnings
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from helpers import config
+from helpers import config, files
 
 #: File formats load_img accepts (PIL format names).
 SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO")
@@ -314,15 +313,8 @@ def save_image(image, path) -> Path:
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: unknown image suffix {path.suffix!r}; use .png or .jpg")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pil.save(fh, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with files.atomic_write(path) as fh:
+        pil.save(fh, format=fmt)
     return path
 
 
@@ -400,11 +392,7 @@ def painting_path(name: str) -> Path:
             with config.network_timeout(), urllib.request.urlopen(request) as response:
                 data = response.read()
             _decode(io.BytesIO(data), url)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-            return target
+            return files.write_atomic(target, data)
         except (OSError, ImageLoadError, ValueError) as exc:
             reason = f"download failed: {exc}"
     config.notice(

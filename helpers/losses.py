@@ -121,12 +121,17 @@ def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.abs(x_var)) + tf.reduce_sum(tf.abs(y_var))
 
 
+#: The TF style-transfer tutorial's loss: mean-squared terms, style weight 1e-2, content weight 1e4, total variation 30.
+#: The one place these numbers are written; the optimiser's defaults and the benchmark's objective use this dict.
+TUTORIAL_WEIGHTS = {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0}
+
+
 def style_content_loss(
     outputs: dict,
     style_targets: dict,
     content_targets: dict,
-    style_weight: float = 1e-2,
-    content_weight: float = 1e4,
+    style_weight: float = TUTORIAL_WEIGHTS["style_weight"],
+    content_weight: float = TUTORIAL_WEIGHTS["content_weight"],
     layer_weights=None,
     form: str = "mean",
     return_parts: bool = False,

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from helpers import images, losses, vgg
+from helpers import colour, images, losses, vgg
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "blend")
@@ -45,10 +45,7 @@ NOISE_RATIO = 0.6
 #: The TF tutorial's recipe, exactly: pass as transfer(content, style, **TUTORIAL_RECIPE).
 TUTORIAL_RECIPE = {
     "optimizer": "adam",
-    "form": "mean",
-    "style_weight": 1e-2,
-    "content_weight": 1e4,
-    "tv_weight": 30.0,
+    **losses.TUTORIAL_WEIGHTS,
     "learning_rate": 0.02,
     "beta_1": 0.99,
     "epsilon": 0.1,
@@ -58,9 +55,7 @@ TUTORIAL_RECIPE = {
 #: imagenet: the TF tutorial's loss. random: per-layer relative Gram errors (He, Wang & Hopcroft 2016 style
 #: random features), weights measured on the committed examples (see notebook 03).
 DEFAULTS = {
-    "imagenet": {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0},
-    "file": {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0},
-    "packaged": {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0},
+    **{kind: dict(losses.TUTORIAL_WEIGHTS) for kind in vgg.TRAINED_KINDS},
     "random": {"form": "relative", "style_weight": 1.0, "content_weight": 0.1, "tv_weight": 1e-6},
 }
 
@@ -93,60 +88,6 @@ class TransferResult:
     def seconds(self) -> float:
         """Wall-clock seconds the optimisation took."""
         return float(self.history["seconds"][-1]) if self.history["seconds"] else 0.0
-
-
-# ----------------------------------------------------------------------------------------------- colour
-
-
-def rgb_to_yiq(image: tf.Tensor) -> tf.Tensor:
-    """RGB [..., 3] in [0, 1] -> YIQ [..., 3] (Y in [0, 1])."""
-    return tf.image.rgb_to_yiq(tf.convert_to_tensor(image, tf.float32))
-
-
-def yiq_to_rgb(image: tf.Tensor) -> tf.Tensor:
-    """YIQ [..., 3] -> RGB [..., 3] clipped to [0, 1]."""
-    return images.clip_0_1(tf.image.yiq_to_rgb(tf.convert_to_tensor(image, tf.float32)))
-
-
-def luminance(image: tf.Tensor) -> tf.Tensor:
-    """The luminance Y of an RGB image [1, H, W, 3], repeated on three channels: [1, H, W, 3] in [0, 1]."""
-    y = rgb_to_yiq(image)[..., :1]
-    return tf.repeat(y, 3, axis=-1)
-
-
-def match_luminance(style: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
-    """Grey style image whose luminance has the content's mean and standard deviation (Gatys et al. 2017)."""
-    ys, yc = rgb_to_yiq(style)[..., :1], rgb_to_yiq(content)[..., :1]
-    ms, ss = tf.reduce_mean(ys), tf.math.reduce_std(ys)
-    mc, sc = tf.reduce_mean(yc), tf.math.reduce_std(yc)
-    y = (ys - ms) * (sc / (ss + 1e-8)) + mc
-    return tf.repeat(tf.clip_by_value(y, 0.0, 1.0), 3, axis=-1)
-
-
-def combine_luminance(stylised_luminance: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
-    """Put the luminance of `stylised_luminance` under the content's I and Q channels: [1, H, W, 3] in [0, 1]."""
-    y = rgb_to_yiq(stylised_luminance)[..., :1]
-    iq = rgb_to_yiq(content)[..., 1:]
-    return yiq_to_rgb(tf.concat([y, iq], axis=-1))
-
-
-def match_color_histogram(style: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
-    """Recolour `style` so its pixel colours have the content's mean and covariance (linear colour transfer)."""
-    s = np.asarray(style, np.float64).reshape(-1, 3)
-    c = np.asarray(content, np.float64).reshape(-1, 3)
-    mu_s, mu_c = s.mean(0), c.mean(0)
-    cov_s = np.cov(s, rowvar=False) + 1e-5 * np.eye(3)
-    cov_c = np.cov(c, rowvar=False) + 1e-5 * np.eye(3)
-
-    def sqrtm(m, inverse=False):
-        vals, vecs = np.linalg.eigh(m)
-        vals = np.clip(vals, 1e-10, None) ** (-0.5 if inverse else 0.5)
-        return (vecs * vals) @ vecs.T
-
-    transform = sqrtm(cov_c) @ sqrtm(cov_s, inverse=True)
-    out = (s - mu_s) @ transform.T + mu_c
-    out = np.clip(out, 0.0, 1.0).reshape(np.asarray(style).shape).astype(np.float32)
-    return tf.convert_to_tensor(out)
 
 
 # -------------------------------------------------------------------------------------------- validation
@@ -463,6 +404,174 @@ def resolve_settings(weights="auto", form=None, style_weight=None, content_weigh
     return chosen
 
 
+@dataclasses.dataclass
+class _Plan:
+    """The checked arguments of one transfer() call."""
+
+    content: tf.Tensor
+    styles: list
+    blend: list
+    chosen: dict
+    style_layers: list
+    content_layers: list
+    scales: list
+    steps: list
+    callback_every: int
+    learning_rate: float
+    epsilon: float | None
+    lbfgs_memory: int
+
+
+def _plan(content, style, *, optimizer, steps, init, style_weight, content_weight, tv_weight, style_layers, content_layers,
+          weights, pooling, preserve_color, scales, callback_every, style_blend_weights, form, learning_rate, beta_1, beta_2,
+          epsilon, lbfgs_memory, extractor, max_dim) -> _Plan:
+    """Check every argument of transfer() and load its images; TransferError says what is wrong."""
+    if optimizer not in OPTIMIZERS:
+        raise TransferError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
+    if isinstance(init, str) and init not in INITS:
+        raise TransferError(f"unknown init {init!r}; use one of {', '.join(INITS)} or an image tensor")
+    if preserve_color not in PRESERVE_COLOR:
+        raise TransferError(f"unknown preserve_color {preserve_color!r}; use None, 'luminance' or 'histogram'")
+    if pooling not in ("max", "avg"):
+        raise TransferError(f"pooling must be 'max' or 'avg', not {pooling!r}")
+    max_dim = _check_max_dim(max_dim)
+    content = images.fit(_as_image(content, "content"), max_dim, "content")
+    style_list = list(style) if isinstance(style, (list, tuple)) else [style]
+    if not style_list:
+        raise TransferError("style: give at least one style image")
+    style_names = [f"style[{i}]" if len(style_list) > 1 else "style" for i in range(len(style_list))]
+    styles = [images.fit(_as_image(s, name), max_dim, name) for s, name in zip(style_list, style_names)]
+    learning_rate = _check_number(learning_rate, "learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
+    for beta, beta_name in ((beta_1, "beta_1"), (beta_2, "beta_2")):
+        if not isinstance(beta, (int, float, np.floating)) or not 0.0 <= float(beta) < 1.0:
+            raise TransferError(f"{beta_name} must be a number in [0, 1), got {beta!r}")
+    if epsilon is not None:
+        epsilon = _check_number(epsilon, "epsilon", low=0.0, high=math.inf)
+    if extractor is None:
+        chosen = resolve_settings(weights, form, style_weight, content_weight, tv_weight)
+        try:
+            style_layers = vgg.check_layers(vgg.STYLE_LAYERS if style_layers is None else style_layers)
+            content_layers = vgg.check_layers(vgg.CONTENT_LAYERS if content_layers is None else content_layers)
+        except ValueError as exc:
+            raise TransferError(str(exc)) from exc
+    else:
+        if not callable(extractor) or not hasattr(extractor, "style_layers") or not hasattr(extractor, "content_layers"):
+            raise TransferError("extractor must be callable and have style_layers and content_layers, like vgg.StyleContentModel")
+        # Feature scales of another network are unknown: start from the scale-free "relative" defaults (those of random VGG19).
+        chosen = resolve_settings("random", form or "relative", style_weight, content_weight, tv_weight)
+        chosen["weights_kind"] = getattr(extractor, "weights_kind", type(extractor).__name__)
+        style_layers, content_layers = list(extractor.style_layers), list(extractor.content_layers)
+    _, height, width, _ = content.shape
+    scale_list = _check_scales(scales, max(height, width), height, width)
+    if steps is None:
+        steps = DEFAULT_STEPS[optimizer]
+    step_list = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(scale_list)
+    if len(step_list) != len(scale_list):
+        raise TransferError(f"steps has {len(step_list)} values for {len(scale_list)} scales {scale_list}")
+    return _Plan(
+        content=content, styles=styles, blend=_check_blend(style_blend_weights, len(styles)), chosen=chosen,
+        style_layers=style_layers, content_layers=content_layers, scales=scale_list,
+        steps=[_check_count(n, "steps") for n in step_list], callback_every=_check_count(callback_every, "callback_every"),
+        learning_rate=learning_rate, epsilon=epsilon, lbfgs_memory=_check_count(lbfgs_memory, "lbfgs_memory"),
+    )
+
+
+def _colour_handling(preserve_color, content, styles, start):
+    """(content, styles, start image) as the optimiser sees them, and the function that turns its image into the result."""
+    if preserve_color == "luminance":  # optimise the brightness alone, then put it under the photo's colours
+        def finish(img):
+            return colour.combine_luminance(img, _resize(content, tuple(img.shape[1:3])))
+
+        return colour.luminance(content), [colour.match_luminance(s, content) for s in styles], colour.luminance(start), finish
+    if preserve_color == "histogram":  # recolour the styles with the photo's colours first
+        return content, [colour.match_color_histogram(s, content) for s in styles], start, _identity
+    return content, styles, start, _identity
+
+
+def _settings(plan: _Plan, extractor, *, optimizer, init, pooling, preserve_color, seed, layer_weights, beta_1, beta_2) -> dict:
+    """Everything that decided the result, for TransferResult.settings."""
+    _, height, width, _ = plan.content.shape
+    settings = {
+        "optimizer": optimizer,
+        "steps": plan.steps,
+        "init": init if isinstance(init, str) else "image",
+        **plan.chosen,
+        "style_layers": plan.style_layers,
+        "content_layers": plan.content_layers,
+        "pooling": pooling,
+        "preserve_color": preserve_color,
+        "scales": plan.scales,
+        "seed": seed,
+        "style_blend_weights": plan.blend,
+        "layer_weights": layer_weights,
+        "size": (int(height), int(width)),
+        "deepest_layer": getattr(extractor, "deepest_layer", None),
+    }
+    if optimizer == "adam":
+        epsilon = ADAM_EPSILON[plan.chosen["form"]] if plan.epsilon is None else float(plan.epsilon)
+        settings.update(learning_rate=plan.learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+    else:
+        settings.update(lbfgs_memory=plan.lbfgs_memory)
+    return settings
+
+
+def _run_scales(plan: _Plan, extractor, work_content, work_styles, start, recorder, settings):
+    """Optimise at each scale in turn -> (final image, how it stopped, message); Ctrl-C and NaN keep a good image."""
+    _, height, width, _ = plan.content.shape
+    height, width = int(height), int(width)
+    current = None
+    try:
+        image = None
+        for side, n in zip(plan.scales, plan.steps):
+            size = (height, width) if side == max(height, width) else _scaled_size(height, width, side)
+            factor = size[0] / height
+            stage_content = _resize(work_content, size)
+            stage_styles = [_resize(s, _scaled_size(s.shape[1], s.shape[2], max(1, round(max(s.shape[1:3]) * factor))))
+                            for s in work_styles] if len(plan.scales) > 1 else work_styles
+            stage_start = _resize(start, size) if image is None else _resize(image, size)
+            current = stage_start
+            recorder.scale = side
+            recorder.best = (math.inf, None)  # the best image of the final (largest) stage is the one returned
+            problem = StyleTransferProblem(
+                extractor, stage_content, stage_styles, plan.blend,
+                style_weight=plan.chosen["style_weight"], content_weight=plan.chosen["content_weight"],
+                tv_weight=plan.chosen["tv_weight"], form=plan.chosen["form"], layer_weights=settings["layer_weights"],
+            )
+            if settings["optimizer"] == "adam":
+                image = _run_adam(problem, stage_start, n, recorder, settings["learning_rate"], settings["beta_1"],
+                                  settings["beta_2"], settings["epsilon"])
+            else:
+                image = _run_lbfgs(problem, stage_start, n, recorder, plan.lbfgs_memory)
+            current = image
+        return image, "finished", ""
+    except KeyboardInterrupt:
+        best, last_good = recorder.best[1], recorder.last_good
+        final = best if best is not None else (last_good if last_good is not None else current)
+        return final, "interrupted", f"Interrupted at step {recorder.step}: returning the best image so far (loss {recorder.best[0]:.4g})."
+    except _Stop as exc:
+        final = recorder.last_good if recorder.last_good is not None else start
+        return final, "non-finite loss", f"Stopped: {exc}. Returning the last image with a finite loss; try smaller weights or learning rate."
+    finally:
+        recorder.close()
+
+
+def _finish(final, stopped, message, recorder, settings, finish, content) -> TransferResult:
+    """Say how the run ended, record it in the settings, and return the result at the content's size."""
+    if message:
+        print(message, flush=True)
+    if getattr(recorder, "lbfgs_message", None):
+        settings["lbfgs_message"] = recorder.lbfgs_message
+        settings["lbfgs_evaluations"] = recorder.lbfgs_evaluations
+    if stopped == "finished" and recorder.lbfgs_early:
+        stopped = "lbfgs stopped early: " + "; ".join(recorder.lbfgs_early)
+        message = f"L-BFGS stopped early ({'; '.join(recorder.lbfgs_early)}); the result is the image it reached."
+        print(message, flush=True)
+    settings["stopped"] = stopped
+    settings["message"] = message
+    image = _resize(tf.convert_to_tensor(finish(final), tf.float32), tuple(int(d) for d in content.shape[1:3]))
+    return TransferResult(image=images.clip_0_1(image), history=recorder.history, settings=settings)
+
+
 def transfer(
     content,
     style,
@@ -504,194 +613,27 @@ def transfer(
     `content` and `style` may also be example names or file paths; images larger than `max_dim` (default 512 px on the
     long side) are scaled down first, with a note that says so; max_dim=None keeps them at full size.
     """
-    # --- arguments -----------------------------------------------------------------------------------
-    if optimizer not in OPTIMIZERS:
-        raise TransferError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
-    if isinstance(init, str) and init not in INITS:
-        raise TransferError(f"unknown init {init!r}; use one of {', '.join(INITS)} or an image tensor")
-    if preserve_color not in PRESERVE_COLOR:
-        raise TransferError(f"unknown preserve_color {preserve_color!r}; use None, 'luminance' or 'histogram'")
-    if pooling not in ("max", "avg"):
-        raise TransferError(f"pooling must be 'max' or 'avg', not {pooling!r}")
-    max_dim = _check_max_dim(max_dim)
-    content = images.fit(_as_image(content, "content"), max_dim, "content")
-    style_list = list(style) if isinstance(style, (list, tuple)) else [style]
-    if not style_list:
-        raise TransferError("style: give at least one style image")
-    style_names = [f"style[{i}]" if len(style_list) > 1 else "style" for i in range(len(style_list))]
-    styles = [images.fit(_as_image(s, name), max_dim, name) for s, name in zip(style_list, style_names)]
-    learning_rate = _check_number(learning_rate, "learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
-    for beta, beta_name in ((beta_1, "beta_1"), (beta_2, "beta_2")):
-        if not isinstance(beta, (int, float, np.floating)) or not 0.0 <= float(beta) < 1.0:
-            raise TransferError(f"{beta_name} must be a number in [0, 1), got {beta!r}")
-    if epsilon is not None:
-        epsilon = _check_number(epsilon, "epsilon", low=0.0, high=math.inf)
-    lbfgs_memory = _check_count(lbfgs_memory, "lbfgs_memory")
-    blend = _check_blend(style_blend_weights, len(styles))
+    # 1. Check every argument and load the images, before any work starts.
+    plan = _plan(content, style, optimizer=optimizer, steps=steps, init=init, style_weight=style_weight,
+                 content_weight=content_weight, tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers,
+                 weights=weights, pooling=pooling, preserve_color=preserve_color, scales=scales, callback_every=callback_every,
+                 style_blend_weights=style_blend_weights, form=form, learning_rate=learning_rate, beta_1=beta_1,
+                 beta_2=beta_2, epsilon=epsilon, lbfgs_memory=lbfgs_memory, extractor=extractor, max_dim=max_dim)
+    # 2. Colour: what the optimiser sees, and how its image becomes the result.
+    start = initial_image(plan.content, init, seed)
+    work_content, work_styles, start, finish = _colour_handling(preserve_color, plan.content, plan.styles, start)
+    # 3. The feature extractor: VGG19 cut after the deepest layer a term with a non-zero weight uses.
     if extractor is None:
-        chosen = resolve_settings(weights, form, style_weight, content_weight, tv_weight)
-        try:
-            style_layers = vgg.check_layers(vgg.STYLE_LAYERS if style_layers is None else style_layers)
-            content_layers = vgg.check_layers(vgg.CONTENT_LAYERS if content_layers is None else content_layers)
-        except ValueError as exc:
-            raise TransferError(str(exc)) from exc
-    else:
-        if not callable(extractor) or not hasattr(extractor, "style_layers") or not hasattr(extractor, "content_layers"):
-            raise TransferError("extractor must be callable and have style_layers and content_layers, like vgg.StyleContentModel")
-        # Feature scales of another network are unknown: start from the scale-free "relative" defaults (those of random VGG19).
-        chosen = resolve_settings("random", form or "relative", style_weight, content_weight, tv_weight)
-        chosen["weights_kind"] = getattr(extractor, "weights_kind", type(extractor).__name__)
-        style_layers, content_layers = list(extractor.style_layers), list(extractor.content_layers)
-    _, height, width, _ = content.shape
-    long_side = max(height, width)
-    scale_list = _check_scales(scales, long_side, height, width)
-    if steps is None:
-        steps = DEFAULT_STEPS[optimizer]
-    step_list = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(scale_list)
-    if len(step_list) != len(scale_list):
-        raise TransferError(f"steps has {len(step_list)} values for {len(scale_list)} scales {scale_list}")
-    step_list = [_check_count(n, "steps") for n in step_list]
-    callback_every = _check_count(callback_every, "callback_every")
-    start = initial_image(content, init, seed)
-
-    # --- colour handling: what the optimiser sees, and how its image becomes the result ------------------
-    work_content, work_styles = content, styles
-    finish = _identity
-    if preserve_color == "luminance":
-        work_content = luminance(content)
-        work_styles = [match_luminance(s, content) for s in styles]
-        start = luminance(start)
-
-        def finish(img, _content=content):
-            return combine_luminance(img, _resize(_content, tuple(img.shape[1:3])))
-
-    elif preserve_color == "histogram":
-        work_styles = [match_color_histogram(s, content) for s in styles]
-
-    if extractor is None:
-        extractor = _extractor(style_layers if chosen["style_weight"] > 0 else [],
-                               content_layers if chosen["content_weight"] > 0 else [], weights, pooling)
-    settings = {
-        "optimizer": optimizer,
-        "steps": step_list,
-        "init": init if isinstance(init, str) else "image",
-        **chosen,
-        "style_layers": style_layers,
-        "content_layers": content_layers,
-        "pooling": pooling,
-        "preserve_color": preserve_color,
-        "scales": scale_list,
-        "seed": seed,
-        "style_blend_weights": blend,
-        "layer_weights": layer_weights,
-        "size": (int(height), int(width)),
-        "deepest_layer": getattr(extractor, "deepest_layer", None),
-    }
-    if optimizer == "adam":
-        epsilon = ADAM_EPSILON[chosen["form"]] if epsilon is None else float(epsilon)
-        settings.update(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
-    else:
-        settings.update(lbfgs_memory=lbfgs_memory)
-
-    recorder = _Recorder(sum(step_list), progress, callback, int(callback_every), finish, scale_list[0])
-    stopped, message = "finished", ""
-    current = None
-    quiet = _quiet_retracing()
-    quiet.__enter__()
-    try:
-        image = None
-        for side, n in zip(scale_list, step_list):
-            size = (int(height), int(width)) if side == long_side else _scaled_size(int(height), int(width), side)
-            factor = size[0] / int(height)
-            stage_content = _resize(work_content, size)
-            stage_styles = [_resize(s, _scaled_size(s.shape[1], s.shape[2], max(1, round(max(s.shape[1:3]) * factor)))) for s in work_styles] \
-                if len(scale_list) > 1 else work_styles
-            stage_start = _resize(start, size) if image is None else _resize(image, size)
-            current = stage_start
-            recorder.scale = side
-            recorder.best = (math.inf, None)  # the best image of the final (largest) stage is the one returned
-            problem = StyleTransferProblem(
-                extractor,
-                stage_content,
-                stage_styles,
-                blend,
-                style_weight=chosen["style_weight"],
-                content_weight=chosen["content_weight"],
-                tv_weight=chosen["tv_weight"],
-                form=chosen["form"],
-                layer_weights=layer_weights,
-            )
-            if optimizer == "adam":
-                image = _run_adam(problem, stage_start, n, recorder, learning_rate, beta_1, beta_2, epsilon)
-            else:
-                image = _run_lbfgs(problem, stage_start, n, recorder, lbfgs_memory)
-            current = image
-        final = image
-    except KeyboardInterrupt:
-        stopped = "interrupted"
-        final = recorder.best[1] if recorder.best[1] is not None else (recorder.last_good if recorder.last_good is not None else current)
-        message = f"Interrupted at step {recorder.step}: returning the best image so far (loss {recorder.best[0]:.4g})."
-    except _Stop as exc:
-        stopped = "non-finite loss"
-        final = recorder.last_good if recorder.last_good is not None else start
-        message = f"Stopped: {exc}. Returning the last image with a finite loss; try smaller weights or learning rate."
-    finally:
-        quiet.__exit__(None, None, None)
-        recorder.close()
-    if message:
-        print(message, flush=True)
-    if getattr(recorder, "lbfgs_message", None):
-        settings["lbfgs_message"] = recorder.lbfgs_message
-        settings["lbfgs_evaluations"] = recorder.lbfgs_evaluations
-    if stopped == "finished" and recorder.lbfgs_early:
-        stopped = "lbfgs stopped early: " + "; ".join(recorder.lbfgs_early)
-        message = f"L-BFGS stopped early ({'; '.join(recorder.lbfgs_early)}); the result is the image it reached."
-        print(message, flush=True)
-    settings["stopped"] = stopped
-    settings["message"] = message
-    result_image = finish(final)
-    result_image = _resize(tf.convert_to_tensor(result_image, tf.float32), (int(height), int(width)))
-    return TransferResult(image=images.clip_0_1(result_image), history=recorder.history, settings=settings)
-
-
-class _FeatureModel:
-    """Like vgg.StyleContentModel, but either layer list may be empty; the VGG19 stops at the deepest layer needed."""
-
-    def __init__(self, style_layers, content_layers, weights, pooling):
-        self.style_layers, self.content_layers = list(style_layers), list(content_layers)
-        names = self.style_layers + self.content_layers
-        self.vgg = vgg.vgg_layers(names, weights, pooling) if names else None
-
-    def __call__(self, image):
-        """Image [B, H, W, 3] in [0, 1] -> {'style': {layer: Gram}, 'content': {layer: features}}."""
-        if self.vgg is None:
-            return {"style": {}, "content": {}}
-        outputs = self.vgg(vgg.preprocess(image))
-        if not isinstance(outputs, (list, tuple)):
-            outputs = [outputs]
-        n = len(self.style_layers)
-        return {
-            "content": dict(zip(self.content_layers, outputs[n:])),
-            "style": {name: losses.gram_matrix(out) for name, out in zip(self.style_layers, outputs[:n])},
-        }
-
-
-def _extractor(style_layers, content_layers, weights, pooling):
-    """vgg.StyleContentModel when both terms are used; else a model with only the layers of the used term(s)."""
-    if style_layers and content_layers:
-        model = vgg.StyleContentModel(style_layers, content_layers, weights, pooling)
-    else:
-        model = _FeatureModel(style_layers, content_layers, weights, pooling)
-    model.deepest_layer = _deepest(model.vgg)
-    return model
-
-
-def _deepest(model) -> str | None:
-    """The name of the deepest VGG19 layer inside a vgg_layers model (None for no model)."""
-    if model is None:
-        return None
-    names = [layer.name for layer in model.layers if layer.name in vgg.ALL_LAYERS]
-    return max(names, key=vgg.ALL_LAYERS.index) if names else None
+        extractor = vgg.StyleContentModel(plan.style_layers if plan.chosen["style_weight"] > 0 else [],
+                                          plan.content_layers if plan.chosen["content_weight"] > 0 else [], weights, pooling)
+    settings = _settings(plan, extractor, optimizer=optimizer, init=init, pooling=pooling, preserve_color=preserve_color,
+                         seed=seed, layer_weights=layer_weights, beta_1=beta_1, beta_2=beta_2)
+    # 4. Optimise at each scale, coarse to fine; each scale starts from the previous one's result.
+    recorder = _Recorder(sum(plan.steps), progress, callback, plan.callback_every, finish, plan.scales[0])
+    with _quiet_retracing():
+        final, stopped, message = _run_scales(plan, extractor, work_content, work_styles, start, recorder, settings)
+    # 5. Report how it ended, and return the image at the content's size.
+    return _finish(final, stopped, message, recorder, settings, finish, plan.content)
 
 
 @contextlib.contextmanager
@@ -716,22 +658,3 @@ def time_per_step(content, style, *, optimizer="adam", steps: int = 5, **kwargs)
     result = transfer(content, style, optimizer=optimizer, steps=steps + 1, progress=False, **kwargs)
     secs = result.history["seconds"]
     return (secs[-1] - secs[1]) / max(1, len(secs) - 2)
-
-
-def live_preview(size: float = 3.0):
-    """A callback for `transfer` that shows the image as it forms (updates one output in a notebook)."""
-    from IPython.display import display
-
-    state = {"handle": None}
-
-    def show(step, image, parts):
-        pil = images.tensor_to_image(image)
-        scale = size * 96 / max(pil.size)
-        if scale < 1:
-            pil = pil.resize((max(1, round(pil.size[0] * scale)), max(1, round(pil.size[1] * scale))))
-        if state["handle"] is None:
-            state["handle"] = display(pil, display_id=True)
-        else:
-            state["handle"].update(pil)
-
-    return show

@@ -19,12 +19,11 @@ import json
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from helpers import config
+from helpers import config, files
 
 NOTEBOOKS_DIR = config.ROOT / "notebooks"
 
@@ -51,19 +50,6 @@ def _environ(**values):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write text to path through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def inject_parameters(nb, parameters: dict) -> None:
@@ -135,9 +121,9 @@ def save_outputs(nb, out_dir: Path, stem: str) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    _write_atomic(out_dir / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb))
+    files.write_atomic(out_dir / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb))
     html, _ = HTMLExporter().from_notebook_node(nb)
-    _write_atomic(out_dir / "html" / f"{stem}.html", html)
+    files.write_atomic(out_dir / "html" / f"{stem}.html", html)
 
 
 def _models_used(log: Path) -> list[str]:

@@ -207,7 +207,7 @@ def first_layer_smoothness(weights="auto") -> float:
     return float(np.corrcoef(left, right)[0, 1])
 
 
-def check_layers(layer_names) -> list[str]:
+def check_layers(layer_names, allow_empty: bool = False) -> list[str]:
     """Return the names as a list, or raise ValueError listing the valid VGG19 layer names."""
     if isinstance(layer_names, str):
         layer_names = [layer_names]
@@ -215,7 +215,7 @@ def check_layers(layer_names) -> list[str]:
     unknown = [n for n in layer_names if n not in ALL_LAYERS]
     if unknown:
         raise ValueError(f"unknown VGG19 layer(s) {unknown}; valid names are: {', '.join(ALL_LAYERS)}")
-    if not layer_names:
+    if not layer_names and not allow_empty:
         raise ValueError("at least one layer name is needed")
     return layer_names
 
@@ -235,16 +235,20 @@ class StyleContentModel(tf.keras.models.Model):
 
     def __init__(self, style_layers=None, content_layers=None, weights="auto", pooling: str = "max"):
         super().__init__()
-        self.style_layers = check_layers(STYLE_LAYERS if style_layers is None else style_layers)
-        self.content_layers = check_layers(CONTENT_LAYERS if content_layers is None else content_layers)
+        # Either list may be empty (a loss without that term); the network stops at the deepest layer still needed.
+        self.style_layers = check_layers(STYLE_LAYERS if style_layers is None else style_layers, allow_empty=True)
+        self.content_layers = check_layers(CONTENT_LAYERS if content_layers is None else content_layers, allow_empty=True)
         self.weights_kind = resolve_weights(weights)[0]
         self.pooling = pooling
-        self.vgg = vgg_layers(self.style_layers + self.content_layers, weights, pooling)
-        self.vgg.trainable = False
+        names = self.style_layers + self.content_layers
+        self.vgg = vgg_layers(names, weights, pooling) if names else None
         self.num_style_layers = len(self.style_layers)
+        self.deepest_layer = max(names, key=ALL_LAYERS.index) if names else None
 
     def call(self, inputs):
         """Expects [B, H, W, 3] float in [0, 1]."""
+        if self.vgg is None:
+            return {"content": {}, "style": {}}
         outputs = self.vgg(preprocess(inputs))
         if not isinstance(outputs, (list, tuple)):
             outputs = [outputs]

@@ -202,3 +202,144 @@ def first_layer_filters(kernels: dict, count: int = 32, size: float = 0.55, supt
     if suptitle:
         fig.suptitle(suptitle)
     return fig
+
+
+# --- comparing methods (helpers.compare) ----------------------------------------------------------------------------
+
+
+def _diff_panel(ax, diff: np.ndarray, title: str):
+    """Draw a difference map with a colour bar."""
+    import matplotlib.pyplot as plt
+
+    shown = ax.imshow(diff, cmap="magma", vmin=0.0, vmax=max(0.25, float(diff.max())))
+    ax.set_title(title)
+    ax.set_axis_off()
+    plt.colorbar(shown, ax=ax, fraction=0.046, pad=0.02, label="mean |Δ| over RGB")
+
+
+def comparison_figure(pairs, suptitle: str | None = None, size: float = 2.6):
+    """One row per (content, style, {method: image}) triple: content | style | each method | difference map; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from helpers import compare, images
+
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("nothing to show: no (content, style, outputs) triples")
+    names = list(pairs[0][2])
+    ncols = 2 + len(names) + 1
+    fig, axes = plt.subplots(len(pairs), ncols, figsize=(size * ncols, size * len(pairs)), squeeze=False)
+    for row, (content, style, outputs) in zip(axes, pairs):
+        images.imshow(content, "content", ax=row[0])
+        images.imshow(style, "style (as fed)", ax=row[1])
+        for ax, name in zip(row[2:], names):
+            image = getattr(outputs[name], "image", outputs[name])  # a compare.MethodOutput or an image
+            images.imshow(image, name, ax=ax)
+        first = getattr(outputs[names[0]], "image", outputs[names[0]])
+        if len(names) >= 2:
+            second = getattr(outputs[names[1]], "image", outputs[names[1]])
+            diff, title = compare.difference_map(first, second), f"|{names[0]} − {names[1]}|"
+        else:
+            diff, title = compare.difference_map(first, content), f"|{names[0]} − content|"
+        _diff_panel(row[-1], diff, f"{title}\nmean {diff.mean():.3f}")
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def loss_bars(rows, axes=None):
+    """Bar charts of style loss and content loss per (pair, method) under the shared judge; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    rows = list(rows)
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig = axes[0].figure
+    methods = list(dict.fromkeys(r.method for r in rows))
+    pairs = list(dict.fromkeys((r.content, r.style) for r in rows))
+    x = np.arange(len(pairs))
+    width = 0.8 / max(1, len(methods))
+    for ax, key, title in zip(axes, ("style_loss", "content_loss"), ("Style loss (lower = closer to the style)",
+                                                                      "Content loss (lower = closer to the photo)")):
+        for i, method in enumerate(methods):
+            values = [next((getattr(r, key) for r in rows if (r.content, r.style) == p and r.method == method), np.nan) for p in pairs]
+            ax.bar(x + (i - (len(methods) - 1) / 2) * width, values, width, label=method)
+        ax.set_xticks(x, [f"{c}\n+ {s}" for c, s in pairs])
+        ax.set_ylabel(f"{key.replace('_', ' ')} (shared VGG19 judge)")
+        ax.set_xlabel("content + style")
+        ax.set_title(title)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def time_vs_style(rows, ax=None):
+    """Scatter of wall time (log scale) against style loss, one marker per output, coloured by method; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    rows = list(rows)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for method in dict.fromkeys(r.method for r in rows):
+        chosen = [r for r in rows if r.method == method]
+        ax.scatter([r.seconds for r in chosen], [r.style_loss for r in chosen], label=method, s=50)
+        for r in chosen:
+            ax.annotate(r.style, (r.seconds, r.style_loss), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("wall time per image (s, log scale)")
+    ax.set_ylabel("style loss (shared VGG19 judge)")
+    ax.set_title("Time against style loss")
+    ax.legend()
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+# --- watching an optimisation or a training run ---------------------------------------------------------------------
+
+
+def live_preview(size: float = 3.0):
+    """A callback for `transfer` that shows the image as it forms (updates one output in a notebook)."""
+    from IPython.display import display
+
+    from helpers import images
+
+    state = {"handle": None}
+
+    def show(step, image, parts):
+        pil = images.tensor_to_image(image)
+        scale = size * 96 / max(pil.size)
+        if scale < 1:
+            pil = pil.resize((max(1, round(pil.size[0] * scale)), max(1, round(pil.size[1] * scale))))
+        if state["handle"] is None:
+            state["handle"] = display(pil, display_id=True)
+        else:
+            state["handle"].update(pil)
+
+    return show
+
+
+def plot_history(history: dict, ax=None, title: str = "Training loss", smooth: int | None = None):
+    """Plot the total loss and its parts against the step (log scale; faint: per step, bold: moving average)."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(7, 3.5))[1]
+    steps = np.arange(1, len(history["loss"]) + 1)
+    window = max(1, int(smooth) if smooth else len(steps) // 20)
+    for key, color in (("loss", "C0"), ("style", "C1"), ("content", "C2"), ("tv", "C3")):
+        values = np.asarray(history[key], dtype=np.float64)
+        if not values.size or not np.all(values > 0):
+            continue
+        label = "total" if key == "loss" else key
+        if window > 1:
+            ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
+            kernel = np.ones(window) / window
+            ax.plot(steps[window - 1 :], np.convolve(values, kernel, mode="valid"), color=color, label=f"{label} (mean of {window})")
+        else:
+            ax.plot(steps, values, color=color, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("loss (log scale)")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax

@@ -1,4 +1,4 @@
-"""helpers.compare: the measures, the matched inputs, the figures, the CSV and the command line."""
+"""helpers.compare (the measures, the matched inputs), its figures in helpers.viz, and helpers.compare_cli (CSV, command line)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from helpers import compare, config, images
+from helpers import compare, compare_cli, config, images, viz
 from helpers.check import comparison as check_comparison
 
 
@@ -127,19 +127,19 @@ def test_expand_inputs_accepts_folders_and_files(tmp_path):
     (folder / "notes.txt").write_text("not an image")
     (folder / ".hidden.png").write_bytes(b"")
     single = _write_png(tmp_path / "single.png")
-    found = compare.expand_inputs([folder, single, single])
+    found = compare_cli.expand_inputs([folder, single, single])
     assert [p.name for p in found] == ["a.jpg.png", "b.png", "single.png"]
 
 
 def test_write_csv_is_atomic_and_parses(tmp_path):
     path = tmp_path / "metrics.csv"
     row = compare.Measurement("a", "s", "hub", 0.5, 1.0, 2.0, 0.3, 0.1, 32, 32, 32, True, "", "m", "j", "images/x.png")
-    compare.write_csv([row, row], path)
+    compare_cli.write_csv([row, row], path)
     parsed = list(csv.DictReader(path.open()))
-    assert len(parsed) == 2 and list(parsed[0]) == list(compare.CSV_COLUMNS)
+    assert len(parsed) == 2 and list(parsed[0]) == list(compare_cli.CSV_COLUMNS)
     before = path.read_bytes()
     with pytest.raises(ValueError):
-        compare.write_csv([row, {"not_a_column": 1}], path)  # fails half-way through: old file untouched
+        compare_cli.write_csv([row, {"not_a_column": 1}], path)  # fails half-way through: old file untouched
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.csv"]
 
@@ -155,7 +155,7 @@ def test_table_and_figures(judge):
     assert compare.metrics_table(rows, markdown=True).count("\n") == 3
     import matplotlib.pyplot as plt
 
-    for fig in (compare.comparison_figure([(content, style, outputs)], "t"), compare.loss_bars(rows), compare.time_vs_style(rows)):
+    for fig in (viz.comparison_figure([(content, style, outputs)], "t"), viz.loss_bars(rows), viz.time_vs_style(rows)):
         assert fig.axes and all(ax.get_title() for ax in fig.axes if ax.get_label() != "<colorbar>")
         plt.close(fig)
 
@@ -207,7 +207,7 @@ class _FakeMethod:
 
 
 def _fake_methods(monkeypatch, **fakes):
-    monkeypatch.setattr(compare, "make_methods", lambda names, **kw: {n: fakes[n] for n in names})
+    monkeypatch.setattr(compare_cli, "make_methods", lambda names, **kw: {n: fakes[n] for n in names})
 
 
 @pytest.fixture()
@@ -229,7 +229,7 @@ def test_cli_reports_a_broken_file_and_finishes_the_rest(monkeypatch, inputs, tm
     contents, style = inputs
     _fake_methods(monkeypatch, hub=_FakeMethod(0.3), optimizer=_FakeMethod(0.7))
     out = tmp_path / "out"
-    code = compare.main([str(contents), "--style", str(style), "--out", str(out), "--size", "40", "--style-size", "32",
+    code = compare_cli.main([str(contents), "--style", str(style), "--out", str(out), "--size", "40", "--style-size", "32",
                          "--no-progress", "--weights", "random"])
     captured = capsys.readouterr()
     assert code == 1
@@ -250,7 +250,7 @@ def test_cli_a_failing_run_is_reported_and_the_batch_goes_on(monkeypatch, inputs
     (contents / "broken.png").unlink()
     _fake_methods(monkeypatch, optimizer=_FakeMethod(0.7, fail_on=(1,)))
     out = tmp_path / "out"
-    code = compare.main([str(contents), "--style", str(style), "--out", str(out), "--methods", "optimizer", "--size", "40",
+    code = compare_cli.main([str(contents), "--style", str(style), "--out", str(out), "--methods", "optimizer", "--size", "40",
                          "--style-size", "32", "--no-progress", "--weights", "random"])
     assert code == 1
     assert "the model fell over" in capsys.readouterr().err
@@ -263,7 +263,7 @@ def test_cli_an_empty_folder_is_reported(monkeypatch, inputs, tmp_path, capsys):
     empty.mkdir()
     _fake_methods(monkeypatch, hub=_FakeMethod(0.3))
     out = tmp_path / "out"
-    code = compare.main([str(contents / "one.png"), str(empty), "--style", str(style), "--out", str(out), "--methods", "hub",
+    code = compare_cli.main([str(contents / "one.png"), str(empty), "--style", str(style), "--out", str(out), "--methods", "hub",
                          "--size", "40", "--style-size", "32", "--no-progress", "--weights", "random"])
     assert code == 1
     assert "empty: folder holds no image files" in capsys.readouterr().err
@@ -274,7 +274,7 @@ def test_cli_interrupted_run_keeps_finished_rows(monkeypatch, inputs, tmp_path):
     contents, style = inputs
     _fake_methods(monkeypatch, hub=_FakeMethod(0.3, interrupt_on=(2,)), optimizer=_FakeMethod(0.7))
     out = tmp_path / "out"
-    code = compare.main([str(contents / "one.png"), str(contents / "two.jpg"), "--style", str(style), "--out", str(out),
+    code = compare_cli.main([str(contents / "one.png"), str(contents / "two.jpg"), "--style", str(style), "--out", str(out),
                          "--size", "40", "--style-size", "32", "--no-progress", "--weights", "random"])
     assert code == 130
     rows = _rows(out / "metrics.csv")
@@ -297,7 +297,7 @@ def test_cli_interrupted_run_keeps_finished_rows(monkeypatch, inputs, tmp_path):
 def test_cli_bad_usage_exits_2(argv, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as info:
-        compare.main(argv)
+        compare_cli.main(argv)
     assert info.value.code == 2
     assert "usage:" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
@@ -305,10 +305,10 @@ def test_cli_bad_usage_exits_2(argv, tmp_path, monkeypatch, capsys):
 
 def test_cli_help_explains_every_option(capsys):
     with pytest.raises(SystemExit) as info:
-        compare.main(["--help"])
+        compare_cli.main(["--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    parser = compare.build_parser()
+    parser = compare_cli.build_parser()
     for action in parser._actions:
         assert action.help, f"option {action.option_strings or action.dest} has no help"
         for flag in action.option_strings:
@@ -323,7 +323,7 @@ def test_cli_end_to_end_in_a_subprocess(inputs, tmp_path):
     out = tmp_path / "out"
     env = dict(os.environ, NST_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(config.ROOT))
     proc = subprocess.run(
-        [sys.executable, "-m", "helpers.compare", str(contents), "--style", str(style), "--out", str(out),
+        [sys.executable, "-m", "helpers.compare_cli", str(contents), "--style", str(style), "--out", str(out),
          "--size", "40", "--style-size", "64", "--steps", "2", "--methods", "hub,optimizer"],
         capture_output=True, text=True, env=env, timeout=300, cwd=str(config.ROOT),
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import images, losses, optimize, vgg
+from helpers import colour, images, losses, optimize, vgg
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_luminance_keeps_the_content_colours(pair64):
 
 def test_histogram_matching_moves_style_colours_to_the_content(pair64):
     content, style = pair64
-    matched = optimize.match_color_histogram(style, content).numpy().reshape(-1, 3)
+    matched = colour.match_color_histogram(style, content).numpy().reshape(-1, 3)
     c = content.numpy().reshape(-1, 3)
     assert np.abs(matched.mean(0) - c.mean(0)).max() < 0.03
     before = np.abs(np.cov(style.numpy().reshape(-1, 3), rowvar=False) - np.cov(c, rowvar=False)).max()
