@@ -45,6 +45,7 @@ if __name__ == "__main__":
         tf.zeros([1]) + 1  # the first op probes the devices and logs once more
 
 from benchmarks import baseline  # noqa: E402
+from helpers import timing  # noqa: E402
 
 #: Sizes and step counts of a full run and of a quick run.
 PLANS = {
@@ -110,12 +111,7 @@ def work_matmul(n: int, repeats: int = 5) -> dict:
     a = tf.random.normal((n, n))
     b = tf.random.normal((n, n))
     f = tf.function(lambda x, y: tf.matmul(x, y))
-    f(a, b).numpy()
-    samples = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        f(a, b).numpy()
-        samples.append(time.perf_counter() - t)
+    samples = timing.time_calls(lambda: f(a, b).numpy(), repeats)
     return {"samples": samples, "gflops": 2 * n**3 / statistics.median(samples) / 1e9, "peak_mb": _peak_mb()}
 
 
@@ -155,14 +151,7 @@ def work_step(size: int, repeats: int) -> dict:
         return bare(tf.constant(x.reshape(content.shape), tf.float32)).numpy()
 
     def timed(fn):
-        fn()
-        fn()  # two warm-ups: tracing, then allocator
-        samples = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - t)
-        return samples
+        return timing.time_calls(fn, repeats, warmups=2)  # two warm-ups: tracing, then allocator
 
     lbfgs = timed(lbfgs_evaluation)
     bare_samples = timed(bare_pass)
@@ -250,13 +239,7 @@ def work_hub(sizes, repeats: int) -> dict:
 
         results = {}
         for label, fn in (("tf", run_tf), ("onnxruntime", run_ort)):
-            fn()
-            samples = []
-            for _ in range(repeats):
-                t = time.perf_counter()
-                fn()
-                samples.append(time.perf_counter() - t)
-            results[label] = samples
+            results[label] = timing.time_calls(fn, repeats)
         results["mean_abs_diff"] = float(np.mean(np.abs(run_tf() - run_ort())))
         out[str(size)] = results
     out["peak_mb"] = _peak_mb()

@@ -32,7 +32,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from helpers import images, losses, vgg
+from helpers import images, losses, timing, vgg
 from helpers.progress import progress_bar
 
 #: The methods the comparison knows, in the order they are run and shown.
@@ -81,11 +81,8 @@ def load_content(path, size: int) -> tf.Tensor:
 
 
 def _as_image(image, name: str) -> tf.Tensor:
-    """Check and convert a [1, H, W, 3] image."""
-    image = tf.convert_to_tensor(image, tf.float32)
-    if image.shape.rank != 4 or image.shape[0] != 1 or image.shape[-1] != 3:
-        raise ValueError(f"{name} must have shape [1, H, W, 3], got {image.shape}")
-    return image
+    """A [1, H, W, 3] image (images.check_image's rules; no [H, W, 3] here: the measures compare whole tensors)."""
+    return images.check_image(image, name, allow_hwc=False, error=ValueError)
 
 
 def match_size(image, like) -> tf.Tensor:
@@ -214,19 +211,19 @@ class HubMethod:
         module = self.module
         content, style = tf.constant(content, tf.float32), tf.constant(style, tf.float32)
         key = (tuple(content.shape), tuple(style.shape))
-        if key not in self._warm:
-            module(content, style)  # graph tracing and one-off set-up are not part of the per-image time
-            self._warm.add(key)
-        timings = []
-        for _ in range(self.repeats):
-            start = time.perf_counter()
-            out = module(content, style)[0]
-            out = images.clip_0_1(tf.convert_to_tensor(out, tf.float32))
-            timings.append(time.perf_counter() - start)
+        outputs = []
+
+        def stylise():
+            outputs.append(images.clip_0_1(tf.convert_to_tensor(module(content, style)[0], tf.float32)))
+
+        # graph tracing and one-off set-up (once per shape) are not part of the per-image time
+        timings = timing.time_calls(stylise, self.repeats, warmups=0 if key in self._warm else 1)
+        self._warm.add(key)
+        out = outputs[-1]
         seconds = float(np.median(timings))
-        timing = (f"median of {len(timings)} warm calls ({min(timings):.3g}-{max(timings):.3g} s)" if len(timings) > 1
-                  else "one warm call")
-        return MethodOutput(out, seconds, self.source, timings=timings, timing=timing)
+        how = (f"median of {len(timings)} warm calls ({min(timings):.3g}-{max(timings):.3g} s)" if len(timings) > 1
+               else "one warm call")
+        return MethodOutput(out, seconds, self.source, timings=timings, timing=how)
 
 
 class OptimizerMethod:

@@ -36,3 +36,19 @@ def check_environment(load_hub: bool = True) -> dict[str, str]:
         path = images.painting_path(name)
         report[f"Painting '{name}'"] = "downloaded" if config.cache_dir() in path.parents else f"stand-in {path.name}"
     return report
+
+
+def has_widgets() -> bool:
+    """True when the ipywidgets package is installed (the sliders of notebook 02's playground need it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("ipywidgets") is not None
+
+
+def widget_front_end() -> bool:
+    """True when the kernel is attached to a front end that shows widgets: Jupyter Lab or Notebook, VS Code, or Colab."""
+    import os
+    import sys
+
+    # Jupyter sets JPY_SESSION_NAME for its kernels; VS Code sets VSCODE_* variables; Colab has its own module.
+    return bool(os.environ.get("JPY_SESSION_NAME")) or any(k.startswith("VSCODE_") for k in os.environ) or "google.colab" in sys.modules

@@ -2,7 +2,7 @@
 
 Why does Gatys-style transfer use VGG19 and not a newer classifier? Notebook 03 answers with an experiment:
 the same loss and optimiser on three feature extractors, trained VGG19, random He-normal VGG19, and the
-MobileNetV2 that Magenta trained (inside ``arbitrary_predict.onnx``, run by ``helpers.onnx_tf``).
+MobileNetV2 that Magenta trained (inside ``arbitrary_predict.onnx``, run by ``helpers.runtime.onnx_tf``).
 
 ``MobileNetStyleContentModel`` has the interface of ``vgg.StyleContentModel``: an image [B, H, W, 3] in
 [0, 1] goes in, ``{'style': {layer: Gram [B, C, C]}, 'content': {layer: features}}`` comes out, so
@@ -14,7 +14,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from helpers import losses, magenta
-from helpers.onnx_tf import OnnxGraph
+from helpers.runtime.onnx_tf import OnnxGraph
 
 #: ReLU6 outputs of the MobileNetV2 trunk, one per resolution (like VGG19's conv1_1 ... conv5_1), by a readable name.
 #: Each is the first activation at its stride: 1/2 (stem and block 1), 1/4, 1/8, 1/16.

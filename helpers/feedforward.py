@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from helpers import files, images, losses, vgg
+from helpers import files, images, losses, timing, vgg
 
 #: Smallest side the network accepts: two stride-2 convolutions leave a 4x4 map for the residual blocks.
 MIN_SIDE = 16
@@ -190,16 +190,7 @@ def check_input(image, name: str = "image", max_dim: int | None = images.DEFAULT
     """Return `image` (a batch, or an example name, path, PIL image or array) as [B, H, W, 3] float32, long side <= max_dim."""
     if isinstance(image, (str, os.PathLike, Image.Image)) or (isinstance(image, np.ndarray) and image.ndim != 4):
         return images.fit(images.load_img(image, max_dim=None), max_dim, name)
-    try:
-        x = tf.convert_to_tensor(image, tf.float32)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: not a tensor or array of numbers ({exc})") from None
-    if x.shape.rank == 3:
-        x = x[None]
-    if x.shape.rank != 4 or x.shape[-1] != 3:
-        raise ValueError(f"{name}: expected shape [B, H, W, 3] (or [H, W, 3]), got {tuple(x.shape)}")
-    if min(int(x.shape[1]), int(x.shape[2])) < MIN_SIDE:
-        raise ValueError(f"{name}: {x.shape[2]}x{x.shape[1]} px is too small; the network needs at least {MIN_SIDE} px on each side")
+    x = images.check_image(image, name, batch=True, min_side=MIN_SIDE, error=ValueError)
     return images.fit(x, max_dim, name)
 
 
@@ -218,13 +209,7 @@ def time_forward(net, image, repeats: int = 3) -> float:
     fn = net.infer if isinstance(net, TransformNet) else net
     if not callable(fn):
         raise ValueError(f"net must be a TransformNet or a function of an image, got {type(net).__name__}")
-    np.asarray(fn(image))
-    times = []
-    for _ in range(max(1, int(repeats))):
-        start = time.perf_counter()
-        np.asarray(fn(image))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return timing.median_seconds(lambda: np.asarray(fn(image)), repeats)
 
 
 # --- data: random crops, flips and colour jitter of the committed photos -----------------------------------------

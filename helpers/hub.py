@@ -281,8 +281,7 @@ def export_offline_model(path) -> Path:
     if path.exists() and any(path.iterdir()):
         raise HubLoadError(f"'{path}' exists and is not empty; choose a new folder")
     model = magenta.load_magenta()
-    # custom gradients (the straight-through rounding) are not saved: that would trace ~260 gradient functions
-    tf.saved_model.save(_Exported(model), str(path), options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))
+    tf.saved_model.save(_Exported(model), str(path))
     return path
 
 

@@ -274,6 +274,42 @@ def load_img(path_or_image, max_dim: int | None = DEFAULT_MAX_DIM, *, upscale: b
     return image
 
 
+def check_image(value, name: str = "image", *, batch: bool = False, allow_hwc: bool = True, min_side: int = 1,
+                error: type[Exception] = ImageLoadError) -> tf.Tensor:
+    """Check an image tensor or array and return it as [1, H, W, 3] float32 in [0, 1] ([B, H, W, 3] if batch=True).
+
+    uint8 is scaled from [0, 255]; [H, W, 3] gains the batch axis if allow_hwc. Every problem raises `error` naming
+    `name`: not numbers, the wrong shape, a batch where one image belongs, a side below min_side, NaN, or values far
+    outside [0, 1] (pixels in [0, 255] given as floats).
+    """
+    try:
+        t = tf.convert_to_tensor(value)
+    except (TypeError, ValueError) as exc:
+        raise error(f"{name} must be an image tensor or array, got {type(value).__name__}") from exc
+    if t.dtype == tf.uint8:
+        t = tf.cast(t, tf.float32) / 255.0
+    elif not t.dtype.is_floating:
+        raise error(f"{name} must be float in [0, 1] or uint8 (got dtype {t.dtype.name}); load images with images.load_img")
+    t = tf.cast(t, tf.float32)
+    if t.shape.rank == 3 and allow_hwc:
+        t = t[tf.newaxis]
+    layout = "[B, H, W, 3]" if batch else "[1, H, W, 3]"
+    if t.shape.rank != 4 or t.shape[-1] != 3:
+        raise error(f"{name} must have shape {layout} (RGB), got {list(t.shape)}")
+    if not batch and t.shape[0] != 1:
+        raise error(f"{name} must have shape {layout}: a batch of {t.shape[0]} images was given; pass one image")
+    height, width = t.shape[1], t.shape[2]
+    if height is not None and width is not None and min(height, width) < min_side:
+        raise error(f"{name}: {width}x{height} px is too small; at least {min_side} px on each side are needed")
+    if tf.executing_eagerly() and tf.size(t) > 0:
+        if not bool(tf.reduce_all(tf.math.is_finite(t))):
+            raise error(f"{name} contains NaN or infinite values")
+        low, high = float(tf.reduce_min(t)), float(tf.reduce_max(t))
+        if high > 1.5 or low < -0.5:
+            raise error(f"{name} has values in [{low:.3g}, {high:.3g}]; images are in [0, 1] (divide by 255, or use images.load_img)")
+    return t
+
+
 def fit(image: tf.Tensor, max_dim: int | None = DEFAULT_MAX_DIM, name: str = "image") -> tf.Tensor:
     """Scale a [1, H, W, 3] image down so its long side is at most max_dim (None: as is), saying so once."""
     height, width = int(image.shape[1]), int(image.shape[2])

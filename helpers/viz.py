@@ -343,3 +343,36 @@ def plot_history(history: dict, ax=None, title: str = "Training loss", smooth: i
     ax.set_title(title)
     ax.legend(fontsize="small")
     return ax
+
+
+# --- notebook 02: the arbitrary-stylisation model -------------------------------------------------------------------
+
+
+def magenta_diagram(offline: bool):
+    """The arbitrary-stylisation model as boxes and arrows: style -> P -> S -> T <- content -> stylised image."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 3.2)
+    ax.set_axis_off()
+    boxes = {
+        "style": (0.2, 2.0, "style image s\n256 x 256", "#f2e6c9"),
+        "P": (2.6, 2.0, "P: style prediction\n" + ("MobileNetV2 (distilled)" if offline else "InceptionV3"), "#cfe3f7"),
+        "S": (5.2, 2.0, "style vector S\n100 numbers", "#fde2e2"),
+        "content": (0.2, 0.3, "content image c\nany size", "#e4f2dc"),
+        "T": (5.2, 0.3, ("T: transformer\n(slimmed, 1/4 width)" if offline else "T: transformer") + "\nconv + CIN(x; S)", "#cfe3f7"),
+        "out": (7.8, 0.3, "stylised image\nsame size as c", "#efe0f7"),
+    }
+    for x, y, text, fill in boxes.values():
+        ax.add_patch(FancyBboxPatch((x, y), 1.9, 0.9, boxstyle="round,pad=0.05", fc=fill, ec="0.3"))
+        ax.text(x + 0.95, y + 0.45, text, ha="center", va="center", fontsize=9)
+    for a, b in [("style", "P"), ("P", "S"), ("content", "T"), ("T", "out")]:
+        (xa, ya, *_), (xb, yb, *_) = boxes[a], boxes[b]
+        ax.add_patch(FancyArrowPatch((xa + 1.95, ya + 0.45), (xb - 0.05, yb + 0.45), arrowstyle="-|>", mutation_scale=14))
+    ax.add_patch(FancyArrowPatch((6.15, 1.95), (6.15, 1.25), arrowstyle="-|>", mutation_scale=14))
+    ax.text(6.3, 1.6, "gamma(S), beta(S)", fontsize=8)
+    version = "offline version" if offline else "TF-Hub version"
+    ax.set_title(f"Arbitrary style transfer: P predicts a style vector, T applies it ({version})")
+    return fig

