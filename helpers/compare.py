@@ -56,9 +56,8 @@ def blur(image: tf.Tensor) -> tf.Tensor:
 
 def prepare_style(style, size: int = HUB_STYLE_SIZE, blurred: bool = True) -> tf.Tensor:
     """The style image as the Hub model wants it: central square, size x size, 3x3 blur -> [1, size, size, 3] in [0, 1]."""
-    image = images.load_img(style, max_dim=None) if not isinstance(style, tf.Tensor) else tf.convert_to_tensor(style, tf.float32)
-    if image.shape.rank != 4 or image.shape[0] != 1 or image.shape[-1] != 3:
-        raise ValueError(f"style image must have shape [1, H, W, 3], got {image.shape}")
+    image = images.load_img(style, max_dim=None) if not isinstance(style, tf.Tensor) else images.check_image(
+        style, "style image", allow_hwc=False, error=ValueError)
     if int(size) < images.MIN_SIDE:
         raise ValueError(f"style size must be at least {images.MIN_SIDE} px, got {size}")
     height, width = int(image.shape[1]), int(image.shape[2])
