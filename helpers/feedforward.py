@@ -187,15 +187,15 @@ class TransformNet(tf.keras.Model):
 
 
 def check_input(image, name: str = "image", max_dim: int | None = images.DEFAULT_MAX_DIM) -> tf.Tensor:
-    """Return `image` (a batch, or an example name, path, PIL image or array) as [B, H, W, 3] float32, long side <= max_dim."""
+    """`image` as [B, H, W, 3] float32: a tensor as it is; a name, path, PIL image or array scaled to a long side <= max_dim."""
     if isinstance(image, (str, os.PathLike, Image.Image)) or (isinstance(image, np.ndarray) and image.ndim != 4):
         return images.fit(images.load_img(image, max_dim=None), max_dim, name)
     x = images.check_image(image, name, batch=True, min_side=MIN_SIDE, error=ValueError)
-    return images.fit(x, max_dim, name)
+    return x if isinstance(image, tf.Tensor) else images.fit(x, max_dim, name)  # a tensor is used at its own size
 
 
 def stylize(net: TransformNet, image, max_dim: int | None = images.DEFAULT_MAX_DIM) -> tf.Tensor:
-    """One forward pass: [B, H, W, 3] in [0, 1] (or a name, path or array; long side scaled to <= max_dim) -> [B, H, W, 3]."""
+    """One forward pass: [B, H, W, 3] in [0, 1] (or a name, path or array, scaled to a long side <= max_dim) -> [B, H, W, 3]."""
     return net.infer(check_input(image, max_dim=max_dim))
 
 
@@ -278,7 +278,10 @@ class PerceptualLoss:
         self.style_weight, self.content_weight, self.tv_weight = float(style_weight), float(content_weight), float(tv_weight)
         self.form = form
         losses._check_form(form)
-        style_image = images.fit(images.load_img(style_image, max_dim=None), images.DEFAULT_MAX_DIM, "style")
+        if isinstance(style_image, tf.Tensor):  # a tensor is used at its own size
+            style_image = images.check_image(style_image, "style", error=ValueError)
+        else:
+            style_image = images.fit(images.load_img(style_image, max_dim=None), images.DEFAULT_MAX_DIM, "style")
         self.style_targets = self.extractor(style_image)["style"]
 
     def __call__(self, stylized: tf.Tensor, content: tf.Tensor):

@@ -255,10 +255,16 @@ def reference_sessions():
 
 
 def onnxruntime_difference(model: MagentaModel, content, style, sessions=None) -> tuple[float, np.ndarray]:
-    """Mean |model(content, style) - onnxruntime's output| per pixel, and onnxruntime's output (style already 256 x 256)."""
+    """Mean |model(content, style) - onnxruntime's output| per pixel, and onnxruntime's output.
+
+    Both get the same inputs: the style resized to 256 x 256 as the model does (the ONNX predictor's fixed input size).
+    """
     predict, transform = sessions or reference_sessions()
-    content, style = _as_image(content, "content"), _as_image(style, "style")
+    content, style = _as_image(content, "content"), model.resize_style(style)
     vector = predict.run(None, {predict.get_inputs()[0].name: style.numpy()})[0]
     names = [i.name for i in transform.get_inputs()]
     want = transform.run(None, {names[0]: content.numpy(), names[1]: vector})[0]
-    return float(np.mean(np.abs(model(content, style)[0].numpy() - want))), want
+    got = model(content, style)[0].numpy()
+    if got.shape != want.shape:
+        raise MagentaError(f"the model's output {got.shape} and onnxruntime's {want.shape} differ in shape")
+    return float(np.mean(np.abs(got - want))), want

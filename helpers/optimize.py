@@ -101,6 +101,12 @@ def _as_image(value, name: str, min_side: int = images.MIN_SIDE) -> tf.Tensor:
         raise TransferError(f"{name}: {exc}") from exc
 
 
+def _load(value, name: str, max_dim: int | None) -> tf.Tensor:
+    """A name, path, PIL image or array, loaded and scaled to max_dim (said once); a tf.Tensor is used at its own size."""
+    image = _as_image(value, name)
+    return image if isinstance(value, tf.Tensor) else images.fit(image, max_dim, name)
+
+
 def _check_weight(value, name: str) -> float:
     """A loss weight must be a finite number >= 0."""
     try:
@@ -435,13 +441,16 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
     if pooling not in ("max", "avg"):
         raise TransferError(f"pooling must be 'max' or 'avg', not {pooling!r}")
     max_dim = _check_max_dim(max_dim)
-    content = images.fit(_as_image(content, "content"), max_dim, "content")
+    if max_dim is not None and scales is not None and np.ndim(scales) <= 1 and np.size(scales):
+        max_dim = max(max_dim, int(np.max(scales)))  # coarse-to-fine up to a larger side: keep the content that large
+    content = _load(content, "content", max_dim)
     style_list = list(style) if isinstance(style, (list, tuple)) else [style]
     if not style_list:
         raise TransferError("style: give at least one style image")
     style_names = [f"style[{i}]" if len(style_list) > 1 else "style" for i in range(len(style_list))]
-    styles = [images.fit(_as_image(s, name), max_dim, name) for s, name in zip(style_list, style_names)]
-    learning_rate = _check_number(learning_rate, "learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
+    styles = [_load(s, name, max_dim) for s, name in zip(style_list, style_names)]
+    if optimizer == "adam" and not isinstance(learning_rate, tf.keras.optimizers.schedules.LearningRateSchedule):
+        learning_rate = _check_number(learning_rate, "learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
     for beta, beta_name in ((beta_1, "beta_1"), (beta_2, "beta_2")):
         if not isinstance(beta, (int, float, np.floating)) or not 0.0 <= float(beta) < 1.0:
             raise TransferError(f"{beta_name} must be a number in [0, 1), got {beta!r}")
@@ -465,7 +474,7 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
     scale_list = _check_scales(scales, max(height, width), height, width)
     if steps is None:
         steps = DEFAULT_STEPS[optimizer]
-    step_list = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(scale_list)
+    step_list = [steps] * len(scale_list) if np.ndim(steps) == 0 else list(steps)  # one count, or one per scale
     if len(step_list) != len(scale_list):
         raise TransferError(f"steps has {len(step_list)} values for {len(scale_list)} scales {scale_list}")
     return _Plan(
@@ -605,13 +614,15 @@ def transfer(
 ) -> TransferResult:
     """Stylise `content` [1, H, W, 3] in [0, 1] with `style` (an image or a list) -> TransferResult (image at the content's size).
 
-    `steps` is an int, or one int per scale; Adam's `epsilon` defaults to ADAM_EPSILON[form];
+    `steps` is an int, or one int per scale (a list, tuple or array); Adam's `epsilon` defaults to ADAM_EPSILON[form];
     `callback(step, image, losses)` is called every `callback_every` steps.
     Ctrl-C (KeyboardInterrupt) returns the best image so far; a NaN/Inf loss returns the last good image.
     `extractor` replaces VGG19 by any model with StyleContentModel's interface (its own layers; `weights`, `pooling`,
     `style_layers` and `content_layers` are then unused, and the loss form defaults to "relative").
-    `content` and `style` may also be example names or file paths; images larger than `max_dim` (default 512 px on the
-    long side) are scaled down first, with a note that says so; max_dim=None keeps them at full size.
+    `content` and `style` may also be example names, file paths, PIL images or arrays: those larger than `max_dim`
+    (default 512 px on the long side, or the largest of `scales`) are scaled down first, with a note that says so;
+    max_dim=None keeps them at full size. A tf.Tensor is used at its own size. The result has the content's size
+    after that scaling.
     """
     # 1. Check every argument and load the images, before any work starts.
     plan = _plan(content, style, optimizer=optimizer, steps=steps, init=init, style_weight=style_weight,

@@ -70,7 +70,8 @@ def execute_notebook(path, out_dir=None, smoke: bool | None = None, timeout: int
     """Run one notebook in a fresh kernel (cwd = its folder); return (executed notebook, seconds).
 
     `parameters` are injected after the parameters cell; `on_cell(index, total)` is called as each code cell starts;
-    the kernel's own error stream goes to `kernel_log` (default: out_dir/logs/<name>.log, else discarded).
+    the kernel's own error stream goes to `kernel_log` (default: out_dir/logs/<name>.log; with neither, to this
+    process's error stream, where pytest captures it and shows it with a failure).
     """
     import nbformat
     from nbclient import NotebookClient
@@ -107,7 +108,7 @@ def execute_notebook(path, out_dir=None, smoke: bool | None = None, timeout: int
         Path(kernel_log).parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
-        with _environ(**env), open(kernel_log or os.devnull, "w", encoding="utf-8") as err:
+        with _environ(**env), (open(kernel_log, "w", encoding="utf-8") if kernel_log else contextlib.nullcontext()) as err:
             client.execute(stderr=err)
     finally:
         seconds = time.perf_counter() - start
@@ -237,12 +238,17 @@ def main(argv=None) -> int:
             _, seconds = execute_notebook(path, args.out, model_log=log, timeout=args.timeout, parameters=parameters,
                                           on_cell=line)
             line.end("ok", seconds)
+        except KeyboardInterrupt:
+            line.end("STOPPED", time.perf_counter() - line.start)
+            raise
         except Exception as exc:  # noqa: BLE001 - report in full and go on with the next notebook
             seconds = time.perf_counter() - line.start
             line.end("FAILED", seconds)
             detail = _ANSI.sub("", str(exc)).strip() or type(exc).__name__
             print("    " + detail.replace("\n", "\n    "), flush=True)
-            print(f"    kernel log: {args.out / 'logs' / (Path(path).stem + '.log')}", flush=True)
+            kernel_log = args.out / "logs" / f"{Path(path).stem}.log"
+            if kernel_log.is_file():
+                print(f"    kernel log: {kernel_log}", flush=True)
             failures.append(path.name)
         total += seconds
     print()

@@ -424,3 +424,24 @@ def test_fit_scales_down_only_and_says_so_once(capsys):
     assert images.fit(big, 1000).shape == big.shape
     out = capsys.readouterr().out
     assert out.count("content: 400x300 px scaled to 100x75 (max_dim=100") == 1, out
+
+
+def test_check_image_is_the_one_set_of_rules():
+    as_uint8 = images.check_image(np.full((20, 30, 3), 255, np.uint8))
+    assert as_uint8.shape == (1, 20, 30, 3) and float(tf.reduce_max(as_uint8)) == 1.0
+    with pytest.raises(ImageLoadError, match=r"must have shape \[1, H, W, 3\] \(RGB\)"):
+        images.check_image(tf.zeros([20, 30, 3]), allow_hwc=False)
+    with pytest.raises(ImageLoadError, match="a batch of 2 images"):
+        images.check_image(tf.zeros([2, 20, 30, 3]))
+    assert images.check_image(tf.zeros([2, 20, 30, 3]), batch=True).shape == (2, 20, 30, 3)
+    with pytest.raises(ImageLoadError, match=r"photo must have shape \[B, H, W, 3\] \(RGB\), got \[1, 20, 30, 4\]"):
+        images.check_image(tf.zeros([1, 20, 30, 4]), "photo", batch=True)
+    with pytest.raises(ValueError, match=r"has values in \[0, 255\]; images are in \[0, 1\]") as info:
+        images.check_image(np.linspace(0, 255, 20 * 30 * 3, dtype=np.float32).reshape(20, 30, 3), error=ValueError)
+    assert type(info.value) is ValueError
+    with pytest.raises(ImageLoadError, match="NaN"):
+        images.check_image(np.full((20, 30, 3), np.nan, np.float32))
+    with pytest.raises(ImageLoadError, match="30x20 px is too small; at least 32 px"):
+        images.check_image(tf.zeros([1, 20, 30, 3]), min_side=32)
+    with pytest.raises(ImageLoadError, match="must be float in \\[0, 1\\] or uint8"):
+        images.check_image(np.zeros((20, 30, 3), np.int64))

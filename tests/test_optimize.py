@@ -399,6 +399,9 @@ def test_progress_uses_the_notebook_friendly_bar(pair32, monkeypatch):
 def test_paths_and_names_are_scaled_to_max_dim_and_said_once(tmp_path, capsys):
     from PIL import Image
 
+    from helpers import config
+
+    config._NOTICES.pop("size", None)  # the note is said once per process: start this test from a clean slate
     big = tmp_path / "phone photo.jpg"
     Image.fromarray((np.random.default_rng(0).random((300, 400, 3)) * 255).astype(np.uint8)).save(big)
     result = optimize.transfer(str(big), "swirls", steps=1, max_dim=64, progress=False)
@@ -410,6 +413,16 @@ def test_paths_and_names_are_scaled_to_max_dim_and_said_once(tmp_path, capsys):
     assert out.count("content: 400x300 px scaled to 64x48 (max_dim=64") == 1, out
     kept = optimize.transfer(images.load_img(big, max_dim=80), "swirls", steps=1, max_dim=None, progress=False)
     assert kept.image.shape == (1, 60, 80, 3)
+    # a tensor is used at the size its caller chose; an array is the reader's full-size photo and is scaled
+    tensor = optimize.transfer(images.load_img(big, max_dim=80), "swirls", steps=1, max_dim=64, progress=False)
+    assert tensor.image.shape == (1, 60, 80, 3)
+    array = optimize.transfer(np.asarray(images.load_img(big, max_dim=80))[0], "swirls", steps=1, max_dim=64, progress=False)
+    assert array.image.shape == (1, 48, 64, 3)
+    # coarse to fine up to 80 px keeps the content at 80 px although max_dim is 64
+    scaled = optimize.transfer(big, "swirls", scales=(40, 80), steps=(1, 1), max_dim=64, progress=False)
+    assert scaled.image.shape == (1, 60, 80, 3)
+    # steps may be any sequence, one count per scale
+    assert optimize.transfer(big, "swirls", scales=(40, 80), steps=np.array([1, 1]), progress=False).settings["steps"] == [1, 1]
 
 
 def test_a_thin_image_keeps_a_32_px_short_side_at_every_scale():

@@ -1,4 +1,4 @@
-"""Run an ONNX graph with TensorFlow ops: differentiable, any spatial size, no onnxruntime.
+"""Run an ONNX graph with TensorFlow ops: any spatial size, no onnxruntime (differentiable with quantize=False).
 
 The graph is read with the `onnx` package and interpreted node by node with TensorFlow ops.
 
