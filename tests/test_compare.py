@@ -186,6 +186,13 @@ def test_exercise_check_names_a_factor_only_when_it_is_the_same_on_every_input(c
     out = capsys.readouterr().out
     assert "✗" in out and "x the reference" not in out and "factor" not in out
 
+    def unwritten(a, b, bins=64):  # the exercise's stub: 0 everywhere is no factor of anything
+        return 0.0
+
+    assert check_comparison.histogram_distance(unwritten) is False
+    out = capsys.readouterr().out
+    assert "on every input" not in out and "the value differs from the reference by 0.2027" in out
+
 
 # ------------------------------------------------------------------------------------------ command line
 

@@ -56,7 +56,11 @@ def compare(got, want, *, rtol: float = 1e-4, atol: float = 1e-6) -> list[str]:
             problems.append("it is the transpose of the reference (check the einsum/matmul axes)")
     if not problems:
         err = np.max(np.abs(got_arr - want_arr))
-        problems.append(f"values differ: largest absolute difference {err:.4g} (reference values range {want_arr.min():.4g} to {want_arr.max():.4g})")
+        if want_arr.size == 1:
+            problems.append(f"the value differs from the reference by {err:.4g}")
+        else:
+            span = f"{want_arr.min():.4g} to {want_arr.max():.4g}"
+            problems.append(f"values differ: largest absolute difference {err:.4g} (reference values range {span})")
     return problems
 
 
@@ -68,6 +72,6 @@ def constant_factor(pairs, rtol: float = 1e-3) -> float | None:
     if len(ratios) < 2 or any(not np.isfinite(r) for r in ratios):
         return None
     k = float(np.median(ratios))
-    if abs(k - 1.0) < rtol or not all(np.isclose(r, k, rtol=rtol) for r in ratios):
-        return None
+    if abs(k) < 1e-9 or abs(k - 1.0) < rtol or not all(np.isclose(r, k, rtol=rtol) for r in ratios):
+        return None  # zero everywhere is a missing answer, not a normalisation slip
     return k
