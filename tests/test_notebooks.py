@@ -70,7 +70,8 @@ def test_follows_the_skeleton(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_runs_in_smoke_mode(path, tmp_path):
     log = tmp_path / "models.jsonl"
-    nb, seconds = runner.execute_notebook(path, smoke=True, timeout=600, model_log=log)
+    # the kernel's own stderr (TensorFlow's C++ start-up lines, Jupyter's transport warning) goes to a file, not the report
+    nb, seconds = runner.execute_notebook(path, smoke=True, timeout=600, model_log=log, kernel_log=tmp_path / "kernel.log")
     errors = [
         out
         for cell in nb.cells
@@ -124,8 +125,8 @@ def own_photos(tmp_path_factory):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS[1:], ids=IDS[1:])
-def test_runs_with_the_readers_own_photos(path, own_photos):
-    nb, _ = runner.execute_notebook(path, smoke=True, timeout=600, parameters=own_photos)
+def test_runs_with_the_readers_own_photos(path, own_photos, tmp_path):
+    nb, _ = runner.execute_notebook(path, smoke=True, timeout=600, parameters=own_photos, kernel_log=tmp_path / "kernel.log")
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "holiday snap.png" in injected[0].source
     errors = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
