@@ -358,7 +358,7 @@ def compare_pair(content, style, methods: dict, judge: Judge, *, content_name: s
     content_name = content_name or (images.name_of(content) if not isinstance(content, tf.Tensor) else "content")
     style_name = style_name or (images.name_of(style) if not isinstance(style, tf.Tensor) else "style")
     if not isinstance(content, tf.Tensor):
-        content = images.fit(images.load_img(content, max_dim=None), max_dim, "content")
+        content = images.load_sized(content, max_dim, "content")
     if not isinstance(style, tf.Tensor):
         style = prepare_style(style, HUB_STYLE_SIZE, blurred)
     content, style = _as_image(content, "content"), _as_image(style, "style")

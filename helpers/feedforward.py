@@ -189,7 +189,7 @@ class TransformNet(tf.keras.Model):
 def check_input(image, name: str = "image", max_dim: int | None = images.DEFAULT_MAX_DIM) -> tf.Tensor:
     """`image` as [B, H, W, 3] float32: a tensor as it is; a name, path, PIL image or array scaled to a long side <= max_dim."""
     if isinstance(image, (str, os.PathLike, Image.Image)) or (isinstance(image, np.ndarray) and image.ndim != 4):
-        return images.fit(images.load_img(image, max_dim=None), max_dim, name)
+        return images.load_sized(image, max_dim, name)
     x = images.check_image(image, name, batch=True, min_side=MIN_SIDE, error=ValueError)
     return x if isinstance(image, tf.Tensor) else images.fit(x, max_dim, name)  # a tensor is used at its own size
 
@@ -281,7 +281,7 @@ class PerceptualLoss:
         if isinstance(style_image, tf.Tensor):  # a tensor is used at its own size
             style_image = images.check_image(style_image, "style", error=ValueError)
         else:
-            style_image = images.fit(images.load_img(style_image, max_dim=None), images.DEFAULT_MAX_DIM, "style")
+            style_image = images.load_sized(style_image, images.DEFAULT_MAX_DIM, "style")
         self.style_targets = self.extractor(style_image)["style"]
 
     def __call__(self, stylized: tf.Tensor, content: tf.Tensor):

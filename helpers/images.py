@@ -202,15 +202,17 @@ def _array_to_array(value, source) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0).astype(np.float32)
 
 
-def _target_size(height: int, width: int, max_dim: int | None, upscale: bool, min_side: int = MIN_SIDE) -> tuple[int, int]:
-    """The (H, W) after scaling the long side to max_dim, keeping the aspect ratio and a short side of at least min_side."""
-    if not max_dim:
-        return height, width
-    long_side = max(height, width)
-    if long_side <= max_dim and not upscale:
-        return height, width
-    scale = max(max_dim / long_side, min(1.0, min_side / min(height, width)))  # a long, thin image keeps min_side
+def scaled_size(height: int, width: int, long_side: int, min_side: int = MIN_SIDE) -> tuple[int, int]:
+    """(H, W) with the long side set to `long_side`, aspect kept, but the short side not below min_side (nor its own size)."""
+    scale = max(long_side / max(height, width), min(1.0, min_side / min(height, width)))  # a long, thin image keeps min_side
     return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def _target_size(height: int, width: int, max_dim: int | None, upscale: bool, min_side: int = MIN_SIDE) -> tuple[int, int]:
+    """The (H, W) after scaling the long side to max_dim (only down, unless upscale), as scaled_size does."""
+    if not max_dim or (max(height, width) <= max_dim and not upscale):
+        return height, width
+    return scaled_size(height, width, max_dim, min_side)
 
 
 def resolve(source):
@@ -323,6 +325,12 @@ def fit(image: tf.Tensor, max_dim: int | None = DEFAULT_MAX_DIM, name: str = "im
         log=False,
     )
     return clip_0_1(tf.image.resize(image, (new_h, new_w), method="bilinear", antialias=True))
+
+
+def load_sized(source, max_dim: int | None = DEFAULT_MAX_DIM, name: str = "image") -> tf.Tensor:
+    """Load what a reader named at full size, then scale it to max_dim, saying so once; a tf.Tensor keeps the size its caller chose."""
+    image = load_img(source, max_dim=None)
+    return image if isinstance(source, tf.Tensor) else fit(image, max_dim, name)
 
 
 def clip_0_1(image: tf.Tensor) -> tf.Tensor:

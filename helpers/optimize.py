@@ -102,9 +102,11 @@ def _as_image(value, name: str, min_side: int = images.MIN_SIDE) -> tf.Tensor:
 
 
 def _load(value, name: str, max_dim: int | None) -> tf.Tensor:
-    """A name, path, PIL image or array, loaded and scaled to max_dim (said once); a tf.Tensor is used at its own size."""
-    image = _as_image(value, name)
-    return image if isinstance(value, tf.Tensor) else images.fit(image, max_dim, name)
+    """images.load_sized, with its errors as TransferError naming `name`."""
+    try:
+        return images.load_sized(value, max_dim, name)
+    except images.ImageLoadError as exc:
+        raise TransferError(f"{name}: {exc}") from exc
 
 
 def _check_weight(value, name: str) -> float:
@@ -186,12 +188,6 @@ def _resize(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
     if tuple(image.shape[1:3]) == tuple(size):
         return image
     return images.clip_0_1(tf.image.resize(image, size, method="bilinear", antialias=True))
-
-
-def _scaled_size(height: int, width: int, long_side: int) -> tuple[int, int]:
-    """(H, W) with the long side set to `long_side`, aspect kept, but the short side never below MIN_SIDE."""
-    scale = max(long_side / max(height, width), images.MIN_SIDE / min(height, width))
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def initial_image(content: tf.Tensor, init="content", seed: int = 0) -> tf.Tensor:
@@ -532,10 +528,10 @@ def _run_scales(plan: _Plan, extractor, work_content, work_styles, start, record
     try:
         image = None
         for side, n in zip(plan.scales, plan.steps):
-            size = (height, width) if side == max(height, width) else _scaled_size(height, width, side)
+            size = (height, width) if side == max(height, width) else images.scaled_size(height, width, side)
             factor = size[0] / height
             stage_content = _resize(work_content, size)
-            stage_styles = [_resize(s, _scaled_size(s.shape[1], s.shape[2], max(1, round(max(s.shape[1:3]) * factor))))
+            stage_styles = [_resize(s, images.scaled_size(s.shape[1], s.shape[2], max(1, round(max(s.shape[1:3]) * factor))))
                             for s in work_styles] if len(plan.scales) > 1 else work_styles
             stage_start = _resize(start, size) if image is None else _resize(image, size)
             current = stage_start

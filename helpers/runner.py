@@ -65,6 +65,11 @@ def inject_parameters(nb, parameters: dict) -> None:
     nb.cells.insert(index + 1, cell)
 
 
+def kernel_log_path(out_dir, notebook) -> Path:
+    """Where a run into `out_dir` keeps what the notebook's kernel wrote to its error stream."""
+    return Path(out_dir) / "logs" / f"{Path(notebook).stem}.log"
+
+
 def execute_notebook(path, out_dir=None, smoke: bool | None = None, timeout: int = 1800, model_log=None,
                      parameters: dict | None = None, on_cell=None, kernel_log=None):
     """Run one notebook in a fresh kernel (cwd = its folder); return (executed notebook, seconds).
@@ -103,7 +108,7 @@ def execute_notebook(path, out_dir=None, smoke: bool | None = None, timeout: int
         on_cell_start=cell_started,
     )
     if kernel_log is None and out_dir is not None:
-        kernel_log = Path(out_dir) / "logs" / f"{path.stem}.log"
+        kernel_log = kernel_log_path(out_dir, path)
     if kernel_log is not None:
         Path(kernel_log).parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -246,7 +251,7 @@ def main(argv=None) -> int:
             line.end("FAILED", seconds)
             detail = _ANSI.sub("", str(exc)).strip() or type(exc).__name__
             print("    " + detail.replace("\n", "\n    "), flush=True)
-            kernel_log = args.out / "logs" / f"{Path(path).stem}.log"
+            kernel_log = kernel_log_path(args.out, path)
             if kernel_log.is_file():
                 print(f"    kernel log: {kernel_log}", flush=True)
             failures.append(path.name)
