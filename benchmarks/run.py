@@ -1,14 +1,13 @@
 """Speed and time-to-quality of the course's optimiser, the TF tutorial's recipe, and the offline Magenta model.
 
     python benchmarks/run.py                  # full run (make bench): writes benchmarks/RESULTS.md and plots
-    python benchmarks/run.py --ttq-size 256   # the same, with time to quality at 256 px (a quicker check)
-    python benchmarks/run.py --with-c2f       # also time coarse-to-fine L-BFGS (the course's default is one scale)
     python benchmarks/run.py --resume         # reuse the measurements an interrupted run finished
-    python benchmarks/run.py --quick          # tiny sizes, well under a minute of work (make bench-quick, and the tests)
+    python benchmarks/run.py --quick          # tiny sizes, about a minute of work (make bench-quick, and the tests)
 
 Every measurement runs in a fresh subprocess, so its peak memory (ru_maxrss) is its own. Each finished
 measurement is kept in build/bench-cache/ so that --resume can pick up after an interruption. Nothing here is
-written by hand: RESULTS.md and the plots come from the numbers measured in the run.
+written by hand: RESULTS.md and the plots come from the numbers measured in the run. A run whose VGG19 weights
+are not the trained ones writes RESULTS-random-weights.md instead, headed by a warning, and never RESULTS.md.
 """
 
 from __future__ import annotations
@@ -47,34 +46,47 @@ if __name__ == "__main__":
 from benchmarks import baseline  # noqa: E402
 from helpers import timing  # noqa: E402
 
-#: Sizes and step counts of a full run and of a quick run.
+#: Sizes and step counts of a full run and of a quick run. Time to quality runs at 256 px first, where every
+#: candidate recipe is tried; at 512 px only the baseline and the course's default run (the baseline alone takes
+#: 1000 Adam steps there). Every recipe stops once it reaches the baseline's final loss, or after `max_steps`.
+#: The full plan leaves out what the quick one still checks (the other recipes, coarse to fine, a step timed in the
+#: other precision, the memory run with a long L-BFGS memory): its two baselines alone take 1000 Adam steps each.
+#: --candidates adds the other recipes at 256 px.
 PLANS = {
     "full": {
         "step_sizes": [256, 512],
         "step_repeats": 5,
-        "ttq": {
-            512: {"size": 512, "baseline_steps": 1000, "lbfgs_steps": 300, "c2f_scales": [256, 512], "c2f_steps": [150, 300]},
-            256: {"size": 256, "baseline_steps": 1000, "lbfgs_steps": 300, "c2f_scales": [128, 256], "c2f_steps": [150, 300]},
-        },
+        "breakdown_size": 512,
+        "other_precision_size": None,
+        "ttq": [
+            {"size": 256, "baseline_steps": 1000, "max_steps": 300, "candidates": False},
+            {"size": 512, "baseline_steps": 1000, "max_steps": 300, "candidates": False},
+        ],
         "hub_sizes": [256, 512, 1024],
         "hub_repeats": 5,
         "memory_size": 1024,
-        "memory_steps": 5,
+        "memory_steps": 3,
+        "memory_variants": False,
         "matmul_n": 4096,
     },
     "quick": {
         "step_sizes": [64],
         "step_repeats": 2,
-        "ttq": {64: {"size": 64, "baseline_steps": 10, "lbfgs_steps": 10, "c2f_scales": [48, 64], "c2f_steps": [5, 10]}},
+        "breakdown_size": 64,
+        "other_precision_size": 64,
+        "ttq": [{"size": 64, "baseline_steps": 10, "max_steps": 10, "candidates": True, "c2f": ([48, 64], [5, 10])}],
         "hub_sizes": [64],
         "hub_repeats": 2,
         "memory_size": 96,
         "memory_steps": 2,
+        "memory_variants": True,
         "matmul_n": 512,
     },
 }
 
 CONTENT, STYLE = "astronaut", "swirls"
+#: The RESULTS.md file name of a run whose VGG19 weights are not trained (it never overwrites the real results).
+RANDOM_RESULTS = "RESULTS-random-weights.md"
 
 
 # ------------------------------------------------------------------------------------------------ workers
@@ -115,61 +127,113 @@ def work_matmul(n: int, repeats: int = 5) -> dict:
     return {"samples": samples, "gflops": 2 * n**3 / statistics.median(samples) / 1e9, "peak_mb": _peak_mb()}
 
 
-def work_step(size: int, repeats: int) -> dict:
-    """Per-step seconds at `size`: the course's L-BFGS evaluation, an Adam step, and a bare VGG19 pass."""
+def work_precision() -> dict:
+    """What precision="auto" decides on this machine, measured afresh (not read from the course cache)."""
+    from helpers import precision, vgg
+
+    record = precision._decide({**precision.measure(), "flags": precision.native_bf16_flags()})
+    return {**record, "weights": vgg.weights_kind(), "peak_mb": _peak_mb()}
+
+
+def _square_inputs(size: int):
+    """The benchmark's content and style at `size` px, the content made square so the FLOP count is exact."""
+    import tensorflow as tf
+
+    from helpers import images
+
+    content = tf.image.resize(images.load_example(CONTENT, max_dim=size), (size, size))
+    return content, images.load_example(STYLE, max_dim=size)
+
+
+def work_step(size: int, repeats: int, precision: str = "float32", breakdown: bool = False) -> dict:
+    """Per-step seconds at `size`: the course's L-BFGS evaluation, an Adam step and a bare VGG19 pass (and where the difference goes)."""
     import numpy as np
     import tensorflow as tf
 
-    from helpers import images, optimize, vgg
+    from helpers import losses, optimize, vgg
 
-    content = images.load_example(CONTENT, max_dim=size)
-    style = images.load_example(STYLE, max_dim=size)
-    content = tf.image.resize(content, (size, size))  # square, so the FLOP count is exact
+    content, style = _square_inputs(size)
     settings = optimize.resolve_settings()
-    extractor = vgg.StyleContentModel()
-    problem = optimize.StyleTransferProblem(
-        extractor, content, [style], [1.0], style_weight=settings["style_weight"], content_weight=settings["content_weight"],
-        tv_weight=settings["tv_weight"], form=settings["form"],
-    )
+
+    def problem_with(extractor):
+        return optimize.StyleTransferProblem(
+            extractor, content, [style], [1.0], style_weight=settings["style_weight"], content_weight=settings["content_weight"],
+            tv_weight=settings["tv_weight"], form=settings["form"],
+        )
+
+    extractor = vgg.StyleContentModel(precision=precision)
+    problem = problem_with(extractor)
     x = np.asarray(content, np.float64).ravel()
 
-    def lbfgs_evaluation():
+    def lbfgs_evaluation(problem=problem):
         total, _, grad = problem.loss_and_grads(tf.constant(x.reshape(content.shape), tf.float32))
         return float(total), np.asarray(grad, np.float64).ravel()
 
-    bare_model = vgg.vgg_layers(["block5_conv2"])
+    def input_gradient(fn):
+        """A tf.function returning d fn(image) / d image."""
+        @tf.function(reduce_retracing=True)
+        def grad(image):
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                loss = fn(image)
+            return tape.gradient(loss, image)
 
-    @tf.function(reduce_retracing=True)
-    def bare(image):
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            out = bare_model(vgg.preprocess(image))
-            loss = tf.reduce_sum(out)
-        return tape.gradient(loss, image)
+        return lambda: grad(tf.constant(x.reshape(content.shape), tf.float32)).numpy()
 
-    def bare_pass():
-        return bare(tf.constant(x.reshape(content.shape), tf.float32)).numpy()
+    def cast_in(image):
+        return vgg.preprocess(image) if precision == "float32" else tf.cast(vgg.preprocess(image), precision)
+
+    bare_model = vgg.vgg_layers([vgg.CONTENT_LAYERS[-1]], precision=precision)
+    bare_pass = input_gradient(lambda image: tf.reduce_sum(tf.cast(bare_model(cast_in(image)), tf.float32)))
 
     def timed(fn):
         return timing.time_calls(fn, repeats, warmups=2)  # two warm-ups: tracing, then allocator
 
-    lbfgs = timed(lbfgs_evaluation)
-    bare_samples = timed(bare_pass)
-    adam = optimize.time_per_step(content, style, optimizer="adam", steps=repeats + 1)
-    return {
-        "size": size,
-        "lbfgs_eval": lbfgs,
-        "bare_vgg": bare_samples,
-        "adam_step": adam,
-        "gflop": _vgg_flops(size, size) / 1e9,
-        "weights": vgg.weights_kind(),
-        "peak_mb": _peak_mb(),
-    }
+    result = {"size": size, "precision": precision, "lbfgs_eval": timed(lbfgs_evaluation), "bare_vgg": timed(bare_pass)}
+    result["adam_step"] = optimize.time_per_step(content, style, optimizer="adam", steps=repeats + 1, precision=precision)
+    if breakdown:
+        # Each row adds one piece of the L-BFGS evaluation to the bare pass, so the differences show where time goes.
+        names = vgg.STYLE_LAYERS + vgg.CONTENT_LAYERS
+        taps = vgg.vgg_layers(names, precision=precision)
+
+        def grams_and_content(features):
+            features = [tf.cast(f, tf.float32) for f in features]
+            return tf.add_n([tf.reduce_sum(losses.gram_matrix(f)) for f in features[:-1]] + [tf.reduce_sum(features[-1])])
+
+        steps = {
+            "five style taps + content (sum of features)": lambda image: tf.add_n(
+                [tf.reduce_sum(tf.cast(f, tf.float32)) for f in taps(cast_in(image))]),
+            "+ Gram matrices": lambda image: grams_and_content(taps(cast_in(image))),
+            "+ the losses (the whole objective, in TF)": lambda image: problem._losses(image)[0],
+        }
+        result["breakdown"] = {label: timed(input_gradient(fn)) for label, fn in steps.items()}
+        result["breakdown"]["+ scipy's float64 boundary (the L-BFGS evaluation)"] = result["lbfgs_eval"]
+        recompute_problem = problem_with(vgg.StyleContentModel(precision=precision, recompute=True))
+        result["recompute_eval"] = timed(lambda: lbfgs_evaluation(recompute_problem))
+    result.update(gflop=_vgg_flops(size, size) / 1e9, weights=vgg.weights_kind(), peak_mb=_peak_mb())
+    return result
 
 
-def work_ttq(size: int, recipe: str, steps, scales=None, target=None) -> dict:
-    """Run one recipe on the TF tutorial's objective at `size` (stopping at full size once the loss <= `target`); return its loss history."""
-    from helpers import images, optimize
+def _hub_start(content, style) -> tuple:
+    """The offline Magenta model's stylisation of `content` (the start image of one recipe) and the seconds it took."""
+    import tensorflow as tf
+
+    from helpers import hub, images
+
+    module = hub.load_hub_module("offline")  # loading the model is not timed; the VGG19 load is not timed either
+    start = time.perf_counter()
+    out = images.clip_0_1(tf.convert_to_tensor(module(content, tf.image.resize(style, (256, 256)))[0], tf.float32))
+    return out, time.perf_counter() - start
+
+
+def work_ttq(size: int, recipe: str, steps, scales=None, target=None, lbfgs_memory=None, init="content", precision="float32") -> dict:
+    """Run one recipe on the TF tutorial's objective at `size` (stopping at full size once the loss <= `target`); return its loss history.
+
+    `recipe` is "baseline" (the tutorial's Adam) or "lbfgs" (optimize.transfer with L-BFGS, the given memory, start and
+    precision; lbfgs_memory=None and precision="auto" are the course's defaults). With init="hub" the run starts from
+    the offline Magenta model's output, and the seconds that stylisation took are added to every time in the history.
+    """
+    from helpers import images, optimize, vgg
 
     content = images.load_example(CONTENT, max_dim=size)
     style = images.load_example(STYLE, max_dim=size)
@@ -178,6 +242,9 @@ def work_ttq(size: int, recipe: str, steps, scales=None, target=None) -> dict:
     else:
         full_side = max(content.shape[1:3])
         objective = {k: baseline.OBJECTIVE[k] for k in ("form", "style_weight", "content_weight", "tv_weight")}
+        head_start = 0.0
+        if init == "hub":
+            init, head_start = _hub_start(content, style)
 
         def stop_at_target(step, image, parts):
             # transfer() treats KeyboardInterrupt as a clean stop that keeps the history; once the target is
@@ -187,12 +254,22 @@ def work_ttq(size: int, recipe: str, steps, scales=None, target=None) -> dict:
 
         with contextlib.redirect_stdout(io.StringIO()):  # transfer() reports the stop as an interruption; it is not one
             result = optimize.transfer(
-                content, style, optimizer="lbfgs", steps=steps, scales=scales, progress=False,
+                content, style, optimizer="lbfgs", steps=steps, scales=scales, progress=False, init=init,
+                lbfgs_memory=lbfgs_memory, precision=precision,
                 callback=None if target is None else stop_at_target, callback_every=1, **objective,
             )
-        history = {k: result.history[k] for k in ("total", "seconds", "scale")}
+        history = {k: result.history[k] for k in ("total", "scale", "step")}
+        history["seconds"] = [t + head_start for t in result.history["seconds"]]
         history["full_side"] = full_side
+        history["head_start"] = head_start
+        history["lbfgs_memory"] = result.settings["lbfgs_memory"]
+        history["precision"] = result.settings["precision"]
+        history["evaluations"] = result.settings.get("lbfgs_evaluations")
+        history["restarts"] = result.settings.get("lbfgs_restarts")
+        # The loss of the final image under the float32 objective (a bfloat16 run's history uses its own rounded features).
+        history["final_float32"] = optimize.evaluate(result.image, content, style, **objective)["total"]
     history["peak_mb"] = _peak_mb()
+    history["weights"] = vgg.weights_kind()
     return history
 
 
@@ -246,20 +323,24 @@ def work_hub(sizes, repeats: int) -> dict:
     return out
 
 
-def work_memory(size: int, steps: int) -> dict:
-    """Peak memory of an L-BFGS optimisation at `size` px (course defaults)."""
+def work_memory(size: int, steps: int, recompute=None, lbfgs_memory=None, precision="auto") -> dict:
+    """Peak memory of an L-BFGS optimisation at `size` px (course defaults unless told otherwise)."""
     import tensorflow as tf
 
-    from helpers import images, optimize
+    from helpers import images, optimize, vgg
 
     content = tf.image.resize(images.load_example(CONTENT, max_dim=size), (size, size))
     style = images.load_example(STYLE, max_dim=size)
     t = time.perf_counter()
-    result = optimize.transfer(content, style, steps=steps, progress=False)
-    return {"size": size, "steps": steps, "seconds": time.perf_counter() - t, "final_loss": result.final_loss, "peak_mb": _peak_mb()}
+    result = optimize.transfer(content, style, steps=steps, progress=False, recompute=recompute, lbfgs_memory=lbfgs_memory,
+                               precision=precision)
+    return {"size": size, "steps": steps, "seconds": time.perf_counter() - t, "final_loss": result.final_loss,
+            "recompute": result.settings["recompute"], "lbfgs_memory": result.settings["lbfgs_memory"],
+            "precision": result.settings["precision"], "weights": vgg.weights_kind(), "peak_mb": _peak_mb()}
 
 
-WORKERS = {"matmul": work_matmul, "step": work_step, "ttq": work_ttq, "hub": work_hub, "memory": work_memory}
+WORKERS = {"matmul": work_matmul, "precision": work_precision, "step": work_step, "ttq": work_ttq, "hub": work_hub,
+           "memory": work_memory}
 
 
 # ------------------------------------------------------------------------------------------------ driver
@@ -316,10 +397,23 @@ def time_to_reach(history: dict, target: float, full_side=None) -> float | None:
 
 
 def _time_line(results, invocation_seconds: float) -> str:
-    """The 'total benchmark time' line: the sum of the measurements' own durations when every one has it."""
-    if all("measured_seconds" in r for r in results):
-        return f"- total benchmark time: {sum(r['measured_seconds'] for r in results):.0f} s (summed over the measurements)"
-    return f"- benchmark time of this invocation: {invocation_seconds:.0f} s (measurements reused from an earlier run are not counted)"
+    """The 'total benchmark time' line: the sum of the measurements' own durations (and how many recorded one)."""
+    timed = [r["measured_seconds"] for r in results if "measured_seconds" in r]
+    if len(timed) == len(results):
+        return f"- total benchmark time: {sum(timed):.0f} s (summed over the measurements)"
+    return (f"- total benchmark time: {sum(timed):.0f} s summed over {len(timed)} of the {len(results)} measurements; the other "
+            f"{len(results) - len(timed)} ran in an earlier, interrupted invocation that did not record its duration "
+            f"(this invocation: {invocation_seconds:.0f} s)")
+
+
+def fair_baseline_seconds(base_hist: dict, steps: int, isolated_step: float | None) -> float:
+    """The baseline's time for the speedup: its measured time, or `steps` x the Adam step timed alone if that is less.
+
+    A baseline that shared the CPU with other work ran slower than its own step cost predicts, which would flatter
+    every speedup measured against it; the smaller of the two keeps the comparison conservative.
+    """
+    measured = base_hist["seconds"][-1]
+    return measured if isolated_step is None else min(measured, steps * isolated_step)
 
 
 def lead_time(baseline: dict, other: dict) -> float | None:
@@ -376,19 +470,77 @@ def _plot(ttq_runs: dict, target: float, path: Path, size: int) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5))
     for label, hist in ttq_runs.items():
-        ax.plot(hist["seconds"], hist["total"], label=label)
+        ax.plot(hist["seconds"], hist["total"], label=label, linewidth=2.2 if label.startswith("baseline") else 1.4)
     ax.axhline(target, color="grey", linestyle="--", label="baseline's final loss")
     ax.set_yscale("log")
     ax.set_xlabel("wall-clock time (s)")
     ax.set_ylabel("total loss (TF tutorial objective)")
-    ax.set_title(f"Time to quality at {size} px")
-    ax.legend()
+    ax.set_title(f"Time to quality at {size} px: every recipe stops at the dashed line")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _candidates(spec: dict, choice: str) -> list[tuple[str, dict]]:
+    """(label, work_ttq arguments) of the L-BFGS recipes timed at one size; the course default first.
+
+    The default's arguments are written out (the memory transfer() picks at this size, the precision "auto" picks
+    here), so a kept measurement is reused only for the same settings, and a candidate with the same settings is the
+    default's own run rather than a second one.
+    """
+    from helpers import optimize
+
+    steps = spec["max_steps"]
+    default = {"steps": steps, "lbfgs_memory": optimize.default_lbfgs_memory(spec["size"] ** 2), "precision": choice}
+    rows = []
+    if spec["candidates"]:
+        rows = [
+            ("L-BFGS, memory 10, float32", {"steps": steps, "lbfgs_memory": 10, "precision": "float32"}),
+            ("L-BFGS, memory 50, float32", {"steps": steps, "lbfgs_memory": 50, "precision": "float32"}),
+            ("L-BFGS, memory 50, from the Magenta model's output", {"steps": steps, "lbfgs_memory": 50, "precision": "float32", "init": "hub"}),
+        ]
+        if "c2f" in spec:
+            scales, c2f_steps = spec["c2f"]
+            rows.append((f"L-BFGS, memory 50, coarse to fine {scales}",
+                         {"steps": c2f_steps, "scales": scales, "lbfgs_memory": 50, "precision": "float32"}))
+        if choice == "bfloat16":  # where bfloat16 is not clearly faster, "auto" never picks it; RESULTS.md says so instead
+            rows.append(("L-BFGS, memory 50, bfloat16", {"steps": steps, "lbfgs_memory": 50, "precision": "bfloat16"}))
+    label = "course default: L-BFGS"
+    same = [i for i, (_, kwargs) in enumerate(rows) if kwargs == default]
+    if same:
+        i = same[0]
+        return [(f"{label} = {rows[i][0]}", rows[i][1])] + rows[:i] + rows[i + 1:]
+    return [(label, default)] + rows
+
+
+def weights_kind_of(results) -> str:
+    """The VGG19 weights kind every measurement reported; RuntimeError if they differ (a mixed run describes nothing)."""
+    kinds = {r["weights"] for r in results if "weights" in r}
+    if len(kinds) != 1:
+        raise RuntimeError(f"the measurements used different VGG19 weights ({', '.join(sorted(kinds)) or 'none recorded'}); "
+                           "rerun without --resume")
+    return next(iter(kinds))
+
+
+def weights_line(kind: str) -> str:
+    """The 'VGG19 weights: <kind>' line of RESULTS.md, with what the kind means."""
+    from helpers import packaged_vgg
+
+    described = {"packaged": f"packaged ({packaged_vgg.DESCRIPTION})", "imagenet": "imagenet (the exact Keras ImageNet file)",
+                 "file": "file (a VGG19 .h5 file named by NST_VGG19_WEIGHTS)",
+                 "random": "random (He-normal, seed 0: NOT the trained network; these numbers do not describe the course)"}
+    return f"VGG19 weights: {described.get(kind, kind)}"
+
+
+def results_name(kind: str) -> str:
+    """RESULTS.md for trained weights; RANDOM_RESULTS otherwise, so that a random-weights run never replaces the real results."""
+    from helpers import vgg
+
+    return "RESULTS.md" if kind in vgg.TRAINED_KINDS else RANDOM_RESULTS
 
 
 def main(argv=None) -> int:
@@ -396,10 +548,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke check (writes to build/bench-quick/)")
     parser.add_argument("--out", type=Path, help="output folder (default benchmarks/, or build/bench-quick/ with --quick)")
-    parser.add_argument("--ttq-size", type=int, choices=[256, 512], default=512, help="image size of the time-to-quality runs (default 512)")
     parser.add_argument("--resume", action="store_true", help="reuse measurements kept in build/bench-cache/ by an earlier run")
-    parser.add_argument("--with-c2f", action="store_true",
-                        help="also time L-BFGS coarse-to-fine at the time-to-quality size (always on with --quick)")
+    parser.add_argument("--ttq-sizes", default=None,
+                        help="comma-separated time-to-quality sizes to run (default: all of the plan's, 256,512); a size "
+                             "left out is written as not measured")
+    parser.add_argument("--candidates", action="store_true",
+                        help="also time the other L-BFGS recipes at 256 px (memory 10, memory 50, from the Magenta output; about 20 min more)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--args", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -413,35 +567,50 @@ def main(argv=None) -> int:
     plan = PLANS[mode]
     out = args.out or (ROOT / "build" / "bench-quick" if args.quick else HERE)
     out.mkdir(parents=True, exist_ok=True)
-    if args.quick:
-        command = "make bench-quick"
-    else:
-        flags = (f" --ttq-size {args.ttq_size}" if args.ttq_size != 512 else "") + (" --with-c2f" if args.with_c2f else "") \
-            + (" --resume" if args.resume else "")
-        command = "make bench" if not flags else "python benchmarks/run.py" + flags
+    flags = (" --resume" if args.resume else "") + (" --candidates" if args.candidates else "") \
+        + (f" --ttq-sizes {args.ttq_sizes}" if args.ttq_sizes else "")
+    sizes = [spec["size"] for spec in plan["ttq"]]
+    if args.ttq_sizes:
+        wanted = [int(x) for x in args.ttq_sizes.split(",")]
+        if not set(wanted) <= set(sizes):
+            parser.error(f"--ttq-sizes: the plan has time-to-quality sizes {sizes}, not {wanted}")
+        sizes = wanted
+    command = "make bench-quick" if args.quick else (f"python benchmarks/run.py{flags}" if flags else "make bench")
     spawn = functools.partial(_spawn, in_process=args.quick, cache=ROOT / "build" / "bench-cache", resume=args.resume)
     started = time.perf_counter()
     print(f"Benchmark ({mode}) -> {out}", flush=True)
 
     matmul = spawn("matmul", n=plan["matmul_n"])
-    steps = [spawn("step", size=s, repeats=plan["step_repeats"]) for s in plan["step_sizes"]]
+    decision = spawn("precision")
+    choice = decision["choice"]
+    other = "bfloat16" if choice == "float32" else "float32"
+    steps = [spawn("step", size=s, repeats=plan["step_repeats"], precision=choice, breakdown=s == plan["breakdown_size"])
+             for s in plan["step_sizes"]]
+    if plan["other_precision_size"]:  # the other precision, at one size (without native bfloat16, several times slower)
+        steps.append(spawn("step", size=plan["other_precision_size"], repeats=2, precision=other))
     ttq = []
-    for spec in ([plan["ttq"][args.ttq_size]] if not args.quick else list(plan["ttq"].values())):
+    for spec in plan["ttq"]:
+        if spec["size"] not in sizes:
+            continue
+        spec = {**spec, "candidates": spec["candidates"] or (args.candidates and spec["size"] == 256)}
         size = spec["size"]
         base = spawn("ttq", size=size, recipe="baseline", steps=spec["baseline_steps"])
         target = base["total"][-1]
-        runs = {
-            "baseline: TF tutorial (Adam, 1 scale)": base,
-            "course default: L-BFGS, 1 scale": spawn("ttq", size=size, recipe="lbfgs", steps=spec["lbfgs_steps"], target=target),
-        }
-        if args.quick or args.with_c2f:
-            runs[f"course: L-BFGS, coarse-to-fine {spec['c2f_scales']}"] = spawn(
-                "ttq", size=size, recipe="lbfgs", steps=spec["c2f_steps"], scales=spec["c2f_scales"], target=target
-            )
+        runs = {f"baseline: TF tutorial (Adam, {spec['baseline_steps']} steps, float32)": base}
+        for label, kwargs in _candidates(spec, choice):
+            runs[label] = spawn("ttq", size=size, recipe="lbfgs", target=target, **kwargs)
         ttq.append((spec, runs))
     hub = spawn("hub", sizes=plan["hub_sizes"], repeats=plan["hub_repeats"])
-    memory = spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"])
+    memory = {
+        "course defaults": spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"], precision=choice),
+        "without recomputation": spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"], recompute=False, precision=choice),
+    }
+    if plan["memory_variants"]:
+        memory["without recomputation, memory 50"] = spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"],
+                                                           recompute=False, lbfgs_memory=50, precision=choice)
 
+    everything = [matmul, decision, *steps, *(r for _, runs in ttq for r in runs.values()), hub, *memory.values()]
+    kind = weights_kind_of(everything)
     machine = _machine()
     lines = [
         "# Benchmark results",
@@ -449,74 +618,114 @@ def main(argv=None) -> int:
         f"Written by `{command}`; do not edit by hand."
         + (" Measurements kept in build/bench-cache/ by an earlier, interrupted run of this script are reused." if args.resume else ""),
         "",
+        weights_line(kind),
+        "",
         f"- machine: {machine['cpu']}, {machine['cores']} cores, no GPU used",
         f"- versions: Python {machine['python']}, TensorFlow {machine['tensorflow']}, NumPy {machine['numpy']}, "
         f"SciPy {machine['scipy']}, onnxruntime {machine['onnxruntime']}",
-        f"- images: content `{CONTENT}`, style `{STYLE}` (committed examples); VGG19 weights: {steps[0]['weights']}",
-        _time_line([matmul, *steps, *(r for _, runs in ttq for r in runs.values()), hub, memory], time.perf_counter() - started),
+        f"- images: content `{CONTENT}`, style `{STYLE}` (committed examples)",
+        f"- precision=\"auto\" chose **{choice}** here: {decision['why']}",
+        _time_line(everything, time.perf_counter() - started),
         "",
         "## 1. Per-step cost",
         "",
         f"TF matmul peak ({plan['matmul_n']}x{plan['matmul_n']} float32, same run): {matmul['gflops']:.0f} GFLOP/s.",
         "",
-        "| size | course L-BFGS evaluation | Adam step | bare VGG19 fwd+grad | VGG GFLOP | achieved GFLOP/s "
+        "| size | precision | course L-BFGS evaluation | Adam step | bare VGG19 fwd+grad | VGG GFLOP | achieved GFLOP/s "
         "| share of matmul peak | L-BFGS eval / bare pass |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in steps:
         bare_med = statistics.median(s["bare_vgg"])
         achieved = s["gflop"] / bare_med
         lines.append(
-            f"| {s['size']} px | {_median_spread(s['lbfgs_eval'])} | {s['adam_step']:.3f} s | {_median_spread(s['bare_vgg'])} | "
+            f"| {s['size']} px | {s['precision']} | {_median_spread(s['lbfgs_eval'])} | {s['adam_step']:.3f} s | {_median_spread(s['bare_vgg'])} | "
             f"{s['gflop']:.0f} | {achieved:.0f} | {achieved / matmul['gflops']:.0%} | "
             f"{statistics.median(s['lbfgs_eval']) / bare_med:.2f}x |"
         )
+    eval_ratio = None
+    for s in steps:
+        if "breakdown" not in s:
+            continue
+        bare_med = statistics.median(s["bare_vgg"])
+        eval_ratio = statistics.median(s["lbfgs_eval"]) / bare_med
+        lines += ["", f"Where an L-BFGS evaluation's time goes at {s['size']} px ({s['precision']}); each row adds one piece to the one above:", "",
+                  "| what runs (forward + gradient with respect to the image) | median | / bare pass |", "|---|---|---|",
+                  f"| bare VGG19 to {vgg_content_layer()} | {bare_med:.3f} s | 1.00x |"]
+        for label, samples in s["breakdown"].items():
+            lines.append(f"| {label} | {statistics.median(samples):.3f} s | {statistics.median(samples) / bare_med:.2f}x |")
+        rec = statistics.median(s["recompute_eval"])
+        lines += ["", f"With activation recomputation (`recompute=True`), the same evaluation takes {rec:.3f} s "
+                  f"({rec / statistics.median(s['lbfgs_eval']):.2f}x the evaluation without it).", ""]
+        if not args.quick:
+            lines.append(f"optimiser evaluation / bare VGG19 pass at {s['size']} px: {eval_ratio:.2f}x")
     lines += ["", "## 2. Time to quality", ""]
     lines.append(
         "Every recipe minimises the same objective: the TF tutorial's (`form='mean'`, style weight 1e-2, content weight 1e4, "
-        "TV weight 30, init from content). The baseline is the tutorial's Adam (lr 0.02, beta1 0.99, eps 0.1), "
-        "`benchmarks/baseline.py`. Time to quality is the wall time until a recipe's loss, at full size, is at or below "
-        "the baseline's final loss. The course's recipes stop once they reach it, so the curve of one that does ends at the dashed line."
+        "TV weight 30). The baseline is the tutorial's recipe exactly: Adam (lr 0.02, beta1 0.99, eps 0.1), 1000 steps "
+        f"({plan['ttq'][0]['baseline_steps']} in this run), "
+        "float32, from the content, `benchmarks/baseline.py`. Time to quality is the wall time until a recipe's loss, at full size, "
+        "is at or below the baseline's final loss. The L-BFGS recipes stop once they reach it (or after "
+        f"{plan['ttq'][0]['max_steps']} iterations), so the curve of one that does ends at the dashed line. A recipe that starts "
+        "from the Magenta model's output is charged the seconds that stylisation took, its first-call set-up included. "
+        "\"final loss (float32)\" scores the final image under the float32 objective, so runs in different precisions "
+        "compare; a bfloat16 run stops when its own loss (float32 arithmetic on bfloat16 features) reaches the target."
     )
     lines.append("")
-    headline = None
+    headlines = {}
     for spec, runs in ttq:
         size = spec["size"]
         base_label = next(iter(runs))
-        target = runs[base_label]["total"][-1]
-        base_time = runs[base_label]["seconds"][-1]
-        lines += [f"### {size} px (baseline: {spec['baseline_steps']} Adam steps, final loss {target:.4g})", ""]
-        lines += ["| recipe | time to baseline's final loss | speedup | final loss | peak memory |", "|---|---|---|---|---|"]
-        best = None
-        for label, hist in runs.items():
-            reach = base_time if label == base_label else time_to_reach(hist, target, hist.get("full_side"))
-            speed = base_time / reach if reach else None
-            if label != base_label and speed and (best is None or speed > best):
-                best = speed
-            lines.append(
-                f"| {label} | {f'{reach:.1f} s' if reach else 'not reached'} | {f'{speed:.1f}x' if speed else '-'} | "
-                f"{hist['total'][-1]:.4g} | {hist['peak_mb']:.0f} MB |"
-            )
         base_hist = runs[base_label]
+        target = base_hist["total"][-1]
+        measured_time = base_hist["seconds"][-1]
+        isolated = next((s["adam_step"] for s in steps if s["size"] == size and s["precision"] == "float32"), None)
+        base_time = fair_baseline_seconds(base_hist, spec["baseline_steps"], isolated)
+        lines += [f"### {size} px (baseline: {spec['baseline_steps']} Adam steps in {measured_time:.0f} s, "
+                  f"{measured_time / spec['baseline_steps']:.3f} s per step; final loss {target:.4g})", ""]
+        if isolated is not None:
+            lines += [f"An Adam step timed alone in section 1 took {isolated:.3f} s, so {spec['baseline_steps']} of them take "
+                      f"{spec['baseline_steps'] * isolated:.0f} s; the baseline run took {measured_time / (spec['baseline_steps'] * isolated):.2f}x "
+                      "that. The speedups below divide the smaller of the two times, "
+                      f"{base_time:.0f} s, by each recipe's time to quality, so a baseline slowed by other work on the CPU "
+                      "cannot flatter them.", ""]
+        lines += ["| recipe | time to baseline's final loss | speedup | iterations (evaluations, restarts) | final loss (float32) | peak memory |",
+                  "|---|---|---|---|---|---|"]
+        for label, hist in runs.items():
+            reach = measured_time if label == base_label else time_to_reach(hist, target, hist.get("full_side"))
+            speed = (1.0 if label == base_label else base_time / reach) if reach else None
+            if label.startswith("course default"):
+                headlines[size] = speed
+                label = f"**{label}** (memory {hist['lbfgs_memory']}, {hist['precision']})"
+            work = (f"{spec['baseline_steps']} steps" if label == base_label else
+                    f"{hist['step'][-1]} ({hist.get('evaluations')}, {len(hist.get('restarts') or [])})")
+            lines.append(
+                f"| {label} | {f'{reach:.1f} s' if reach else 'not reached'} | {f'{speed:.1f}x' if speed else '-'} | {work} | "
+                f"{hist.get('final_float32', hist['total'][-1]):.4g} | {hist['peak_mb']:.0f} MB |"
+            )
         for label, hist in runs.items():
             if label == base_label or time_to_reach(hist, target, hist.get("full_side")) is not None:
                 continue
             lead = lead_time(base_hist, hist)
             lines.append("")
             lines.append(
-                f"`{label}` did not reach the baseline's final loss within its {len(hist['total']) - 1} iterations"
+                f"`{label}` did not reach the baseline's final loss within its {hist['step'][-1]} iterations"
                 + (f"; it was ahead of the baseline (lower loss at the same wall time) for the first {lead:.0f} s." if lead else ".")
-                + " A likely limit: the objective's total-variation term is a sum of absolute differences, an L1 penalty"
-                f" that is not smooth, weighted {baseline.OBJECTIVE['tv_weight']:g}, while L-BFGS's curvature model assumes"
-                " a smooth objective."
             )
+        if choice == "float32" and spec["candidates"]:
+            lines += ["", f"No bfloat16 recipe ran: on this machine bfloat16 was not clearly faster ({decision['why']}; "
+                      f"\"auto\" needs at most {precision_share()} of float32's time)."]
         plot = out / f"time_to_quality_{size}.png"
         _plot(runs, target, plot, size)
         lines += ["", f"![loss against time at {size} px]({plot.name})", ""]
-        if size == 512 and not args.quick:
-            headline = best
-    if not args.quick and args.ttq_size == 512:
-        lines.append(f"time-to-quality speedup at 512 px: {headline:.1f}x" if headline else "time-to-quality speedup at 512 px: 0.0x (not reached)")
+    if not args.quick:
+        for size in (512, 256):
+            speed = headlines.get(size)
+            line = f"time-to-quality speedup at {size} px: "
+            if size not in sizes:
+                lines.append(line + "not measured in this run (--ttq-sizes)")
+            else:
+                lines.append(line + (f"{speed:.1f}x" if speed else "0.0x (not reached)"))
         lines.append("")
     lines += ["## 3. Offline Magenta model: TensorFlow against onnxruntime", ""]
     lines += [
@@ -531,19 +740,39 @@ def main(argv=None) -> int:
         ratio = statistics.median(r["tf"]) / statistics.median(r["onnxruntime"])
         lines.append(f"| {size} px | {_median_spread(r['tf'])} | {_median_spread(r['onnxruntime'])} | {ratio:.2f}x | {r['mean_abs_diff']:.4f} |")
     lines += ["", "## 4. Peak memory", ""]
-    lines += [
-        f"An L-BFGS optimisation at {memory['size']} px ({memory['steps']} steps, course defaults) peaked at "
-        f"{memory['peak_mb']:.0f} MB resident ({memory['seconds']:.0f} s). Peaks of the other runs are in the tables above "
-        f"(each process includes TensorFlow itself); the Magenta timing process peaked at {hub['peak_mb']:.0f} MB."
-        + (" In the quick run every measurement shares one process, so these peaks are cumulative." if args.quick else ""),
-        "",
-    ]
-    results = out / "RESULTS.md"
+    lines += [f"L-BFGS optimisations at {plan['memory_size']} px, {plan['memory_steps']} iterations each, peak resident memory "
+              "of the whole process (TensorFlow included):", "",
+              "| run | precision | recompute | L-BFGS memory | peak memory | seconds |", "|---|---|---|---|---|---|"]
+    for label, m in memory.items():
+        lines.append(f"| {label} | {m['precision']} | {m['recompute']} | {m['lbfgs_memory']} | {m['peak_mb']:.0f} MB | {m['seconds']:.0f} s |")
+    lines += ["", f"The Magenta timing process peaked at {hub['peak_mb']:.0f} MB."
+              + (" In the quick run every measurement shares one process, so these peaks are cumulative." if args.quick else ""), ""]
+    if not args.quick:
+        lines += [f"peak memory of a {plan['memory_size']} px optimisation: {memory['course defaults']['peak_mb']:.0f} MB", ""]
+    name = results_name(kind)
+    if name != "RESULTS.md":
+        lines.insert(2, "**These numbers were measured with random VGG19 weights, not the trained network the course uses.**\n")
+        print(f"VGG19 weights were random: writing {name}, not RESULTS.md", flush=True)
+    results = out / name
     tmp = results.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(results)
     print(f"wrote {results}")
     return 0
+
+
+def precision_share() -> str:
+    """helpers.precision.FASTER_BY as a percentage."""
+    from helpers import precision
+
+    return f"{precision.FASTER_BY:.0%}"
+
+
+def vgg_content_layer() -> str:
+    """The layer the bare pass stops at (the course's content layer, the deepest one the objective uses)."""
+    from helpers import vgg
+
+    return vgg.CONTENT_LAYERS[-1]
 
 
 if __name__ == "__main__":

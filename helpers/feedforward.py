@@ -273,8 +273,12 @@ class PerceptualLoss:
         style_layers=None,
         content_layers=None,
         form: str = "relative",
+        precision: str = "auto",
     ):
-        self.extractor = vgg.StyleContentModel(style_layers, content_layers, weights=weights)
+        from helpers.precision import resolve as resolve_precision
+
+        # VGG19 (the loss network, most of a training step's work) runs in `precision`; the losses are float32.
+        self.extractor = vgg.StyleContentModel(style_layers, content_layers, weights=weights, precision=resolve_precision(precision))
         self.style_weight, self.content_weight, self.tv_weight = float(style_weight), float(content_weight), float(tv_weight)
         self.form = form
         losses._check_form(form)
@@ -320,13 +324,17 @@ def train(
     progress: bool = True,
     loss: PerceptualLoss | None = None,
     batches=None,
+    precision: str = "auto",
 ) -> dict:
     """Train `net` in place with Adam on the perceptual loss; stops after `steps` or `time_budget` seconds.
 
     `callback(step, net, history)` runs every `preview_every` steps (and after the last). Ctrl-C stops training and
     keeps the weights reached so far. `loss` reuses a PerceptualLoss; `batches` (an iterator of [B, S, S, 3] images)
-    replaces the augmented crops of `photos`. Returns the history: lists 'loss', 'style', 'content', 'tv', 'seconds' (one
-    entry per step), plus 'steps', 'stopped' ('steps', 'time budget' or 'interrupted') and 'total_seconds'.
+    replaces the augmented crops of `photos`. `precision` is the loss network's ("auto": bfloat16 only where this
+    machine runs it faster; see helpers.precision; a `loss` passed in keeps its own); the transform network and the
+    losses stay float32. Returns the
+    history: lists 'loss', 'style', 'content', 'tv', 'seconds' (one entry per step), plus 'steps', 'stopped' ('steps',
+    'time budget' or 'interrupted'), 'total_seconds' and 'precision'.
     """
     if int(steps) < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -336,7 +344,8 @@ def train(
         photos = load_training_images() if photos is None else list(photos)
         batches = content_batches(photos, image_size, batch_size, seed=seed)
     loss_fn = loss or PerceptualLoss(
-        style_image, style_weight=style_weight, content_weight=content_weight, tv_weight=tv_weight, weights=weights
+        style_image, style_weight=style_weight, content_weight=content_weight, tv_weight=tv_weight, weights=weights,
+        precision=precision,
     )
     optimizer = tf.keras.optimizers.Adam(learning_rate)
     batches = iter(batches)
@@ -349,7 +358,8 @@ def train(
         optimizer.apply_gradients(zip(grads, net.trainable_variables))
         return total, parts
 
-    history = {"loss": [], "style": [], "content": [], "tv": [], "seconds": [], "steps": 0, "stopped": "steps"}
+    history = {"loss": [], "style": [], "content": [], "tv": [], "seconds": [], "steps": 0, "stopped": "steps",
+               "precision": loss_fn.extractor.precision}
     start = time.perf_counter()
     bar = None
     if progress:

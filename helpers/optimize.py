@@ -34,6 +34,8 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import colour, images, losses, vgg
+from helpers.precision import CHOICES as PRECISIONS
+from helpers.precision import resolve as resolve_precision
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "blend")
@@ -65,6 +67,16 @@ ADAM_EPSILON = {"mean": 0.1, "paper": 0.1, "relative": 1e-8}
 
 #: Default number of steps (iterations) per optimiser when `steps` is None.
 DEFAULT_STEPS = {"lbfgs": 150, "adam": 500}
+
+#: recompute=None turns VGG19's activation recomputation on above this many pixels (the content's, the last scale): it keeps
+#: only each block's input for the backward pass, so a 1024 px run fits in less memory for about one more forward pass.
+RECOMPUTE_PIXELS = 800_000
+#: L-BFGS's memory (the number of recent steps whose gradient changes model the curvature) when lbfgs_memory=None,
+#: capped so that its history, 2 x memory float64 vectors the size of the image, stays within LBFGS_MEMORY_BYTES.
+LBFGS_MEMORY = 50
+LBFGS_MEMORY_BYTES = 640 * 2**20
+#: How often L-BFGS may restart (fresh memory, same image) after its line search fails part-way through a stage.
+LBFGS_RESTARTS = 3
 
 
 class TransferError(ValueError):
@@ -281,6 +293,7 @@ class _Recorder:
         self.bar = None
         self.lbfgs_early = []  # one note per L-BFGS stage that ended before its `steps` iterations
         self.lbfgs_evaluations = 0  # loss-and-gradient evaluations scipy asked for (an iteration may need several)
+        self.lbfgs_restarts = []  # the step (counted over all scales) after which L-BFGS restarted with a fresh memory
         if progress:
             from helpers.progress import progress_bar
 
@@ -342,7 +355,11 @@ def _run_adam(problem, start, steps, recorder, learning_rate, beta_1, beta_2, ep
 
 
 def _run_lbfgs(problem, start, steps, recorder, maxcor):
-    """scipy L-BFGS-B with [0, 1] bounds; float64 at the scipy boundary; returns the final image."""
+    """scipy L-BFGS-B with [0, 1] bounds; float64 at the scipy boundary; returns the final image.
+
+    When the line search fails part-way (status 2, "ABNORMAL", e.g. on the TV term's kinks or on bfloat16's rounded
+    gradients), L-BFGS restarts from the image it reached with a fresh memory, up to LBFGS_RESTARTS times.
+    """
     from scipy.optimize import minimize
 
     shape = tuple(start.shape)
@@ -351,6 +368,7 @@ def _run_lbfgs(problem, start, steps, recorder, maxcor):
     def fun(x):
         image = tf.constant(x.reshape(shape), tf.float32)
         total, parts, grad = problem.loss_and_grads(image)
+        recorder.lbfgs_evaluations += 1
         total_f = float(total)
         if not math.isfinite(total_f):
             raise _Stop(f"the loss became {total_f} at step {recorder.step}")
@@ -368,21 +386,31 @@ def _run_lbfgs(problem, start, steps, recorder, maxcor):
             total, parts = problem.losses(image)
         recorder.record(image, total, parts, advance=True)
 
-    x0 = np.asarray(start, np.float64).ravel()
-    result = minimize(
-        fun,
-        x0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(0.0, 1.0)] * x0.size,
-        callback=on_iteration,
-        options={"maxiter": int(steps), "maxfun": int(steps) * 3 + 10, "maxcor": int(maxcor), "ftol": 1e-12, "gtol": 0.0},
-    )
+    x = np.asarray(start, np.float64).ravel()
+    bounds = [(0.0, 1.0)] * x.size
+    done, restarts = 0, 0
+    while True:
+        result = minimize(
+            fun,
+            x,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            callback=on_iteration,
+            options={"maxiter": int(steps) - done, "maxfun": (int(steps) - done) * 3 + 10, "maxcor": int(maxcor),
+                     "ftol": 1e-12, "gtol": 0.0},
+        )
+        done += int(result.nit)
+        x = result.x
+        failed_line_search = int(result.status) == 2 and "ABNORMAL" in str(result.message).upper()
+        if not (failed_line_search and int(result.nit) > 0 and done < int(steps) and restarts < LBFGS_RESTARTS):
+            break
+        restarts += 1
+        recorder.lbfgs_restarts.append(recorder.step)
     recorder.lbfgs_message = str(result.message)
-    recorder.lbfgs_evaluations += int(result.nfev)
-    if int(result.nit) < int(steps):  # scipy stopped before `steps` iterations: line search failed, maxfun, converged...
-        recorder.lbfgs_early.append(f"after {int(result.nit)} of {int(steps)} iterations: {result.message}")
-    return tf.constant(result.x.reshape(shape), tf.float32)
+    if done < int(steps):  # scipy stopped before `steps` iterations: line search failed, maxfun, converged...
+        recorder.lbfgs_early.append(f"after {done} of {int(steps)} iterations: {result.message}")
+    return tf.constant(x.reshape(shape), tf.float32)
 
 
 # ---------------------------------------------------------------------------------------- entry point
@@ -422,12 +450,18 @@ class _Plan:
     learning_rate: float
     epsilon: float | None
     lbfgs_memory: int
+    precision: str
+    recompute: bool
 
 
 def _plan(content, style, *, optimizer, steps, init, style_weight, content_weight, tv_weight, style_layers, content_layers,
           weights, pooling, preserve_color, scales, callback_every, style_blend_weights, form, learning_rate, beta_1, beta_2,
-          epsilon, lbfgs_memory, extractor, max_dim) -> _Plan:
+          epsilon, lbfgs_memory, extractor, max_dim, precision, recompute) -> _Plan:
     """Check every argument of transfer() and load its images; TransferError says what is wrong."""
+    if precision not in PRECISIONS:
+        raise TransferError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    if recompute not in (None, True, False):
+        raise TransferError(f"recompute must be True, False or None (on above {RECOMPUTE_PIXELS:,} pixels), not {recompute!r}")
     if optimizer not in OPTIMIZERS:
         raise TransferError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
     if isinstance(init, str) and init not in INITS:
@@ -477,8 +511,18 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
         content=content, styles=styles, blend=_check_blend(style_blend_weights, len(styles)), chosen=chosen,
         style_layers=style_layers, content_layers=content_layers, scales=scale_list,
         steps=[_check_count(n, "steps") for n in step_list], callback_every=_check_count(callback_every, "callback_every"),
-        learning_rate=learning_rate, epsilon=epsilon, lbfgs_memory=_check_count(lbfgs_memory, "lbfgs_memory"),
+        learning_rate=learning_rate, epsilon=epsilon,
+        lbfgs_memory=(default_lbfgs_memory(int(height) * int(width), 1 if preserve_color == "luminance" else 3) if lbfgs_memory is None
+                      else _check_count(lbfgs_memory, "lbfgs_memory")),
+        precision=precision,
+        recompute=(int(height) * int(width) > RECOMPUTE_PIXELS) if recompute is None else recompute,  # the last scale is the content's size
     )
+
+
+def default_lbfgs_memory(pixels: int, channels: int = 3) -> int:
+    """LBFGS_MEMORY, or fewer steps for a large image so that L-BFGS's history stays within LBFGS_MEMORY_BYTES (at least 5)."""
+    per_step = 2 * channels * int(pixels) * 8  # one step and one gradient change, in float64
+    return int(max(5, min(LBFGS_MEMORY, LBFGS_MEMORY_BYTES // per_step)))
 
 
 def _colour_handling(preserve_color, content, styles, start):
@@ -511,6 +555,8 @@ def _settings(plan: _Plan, extractor, *, optimizer, init, pooling, preserve_colo
         "layer_weights": layer_weights,
         "size": (int(height), int(width)),
         "deepest_layer": getattr(extractor, "deepest_layer", None),
+        "precision": getattr(extractor, "precision", "float32"),
+        "recompute": getattr(extractor, "recompute", False),
     }
     if optimizer == "adam":
         epsilon = ADAM_EPSILON[plan.chosen["form"]] if plan.epsilon is None else float(plan.epsilon)
@@ -564,9 +610,10 @@ def _finish(final, stopped, message, recorder, settings, finish, content) -> Tra
     """Say how the run ended, record it in the settings, and return the result at the content's size."""
     if message:
         print(message, flush=True)
-    if getattr(recorder, "lbfgs_message", None):
-        settings["lbfgs_message"] = recorder.lbfgs_message
+    if settings["optimizer"] == "lbfgs":  # also after Ctrl-C, when scipy never returned
+        settings["lbfgs_message"] = getattr(recorder, "lbfgs_message", "interrupted")
         settings["lbfgs_evaluations"] = recorder.lbfgs_evaluations
+        settings["lbfgs_restarts"] = recorder.lbfgs_restarts
     if stopped == "finished" and recorder.lbfgs_early:
         stopped = "lbfgs stopped early: " + "; ".join(recorder.lbfgs_early)
         message = f"L-BFGS stopped early ({'; '.join(recorder.lbfgs_early)}); the result is the image it reached."
@@ -604,17 +651,22 @@ def transfer(
     beta_1: float = 0.99,
     beta_2: float = 0.999,
     epsilon: float | None = None,
-    lbfgs_memory: int = 10,
+    lbfgs_memory: int | None = None,
     extractor=None,
     max_dim: int | None = images.DEFAULT_MAX_DIM,
+    precision: str = "auto",
+    recompute: bool | None = None,
 ) -> TransferResult:
     """Stylise `content` [1, H, W, 3] in [0, 1] with `style` (an image or a list) -> TransferResult (image at the content's size).
 
     `steps` is an int, or one int per scale (a list, tuple or array); Adam's `epsilon` defaults to ADAM_EPSILON[form];
     `callback(step, image, losses)` is called every `callback_every` steps.
     Ctrl-C (KeyboardInterrupt) returns the best image so far; a NaN/Inf loss returns the last good image.
+    `precision` is the precision VGG19 computes in: "float32", "bfloat16", or "auto" (bfloat16 only where this machine
+    runs it faster; measured once, see helpers.precision); the losses are always computed and recorded in float32.
+    `recompute` recomputes VGG19's activations in the backward pass to save memory (None: on above RECOMPUTE_PIXELS).
     `extractor` replaces VGG19 by any model with StyleContentModel's interface (its own layers; `weights`, `pooling`,
-    `style_layers` and `content_layers` are then unused, and the loss form defaults to "relative").
+    `precision`, `recompute`, `style_layers` and `content_layers` are then unused, and the loss form defaults to "relative").
     `content` and `style` may also be example names, file paths, PIL images or arrays: those larger than `max_dim`
     (default 512 px on the long side, or the largest of `scales`) are scaled down first, with a note that says so;
     max_dim=None keeps them at full size. A tf.Tensor is used at its own size. The result has the content's size
@@ -625,14 +677,16 @@ def transfer(
                  content_weight=content_weight, tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers,
                  weights=weights, pooling=pooling, preserve_color=preserve_color, scales=scales, callback_every=callback_every,
                  style_blend_weights=style_blend_weights, form=form, learning_rate=learning_rate, beta_1=beta_1,
-                 beta_2=beta_2, epsilon=epsilon, lbfgs_memory=lbfgs_memory, extractor=extractor, max_dim=max_dim)
+                 beta_2=beta_2, epsilon=epsilon, lbfgs_memory=lbfgs_memory, extractor=extractor, max_dim=max_dim,
+                 precision=precision, recompute=recompute)
     # 2. Colour: what the optimiser sees, and how its image becomes the result.
     start = initial_image(plan.content, init, seed)
     work_content, work_styles, start, finish = _colour_handling(preserve_color, plan.content, plan.styles, start)
-    # 3. The feature extractor: VGG19 cut after the deepest layer a term with a non-zero weight uses.
+    # 3. The feature extractor: VGG19 cut after the deepest layer a term with a non-zero weight uses, in the chosen precision.
     if extractor is None:
         extractor = vgg.StyleContentModel(plan.style_layers if plan.chosen["style_weight"] > 0 else [],
-                                          plan.content_layers if plan.chosen["content_weight"] > 0 else [], weights, pooling)
+                                          plan.content_layers if plan.chosen["content_weight"] > 0 else [], weights, pooling,
+                                          precision=resolve_precision(plan.precision), recompute=plan.recompute)
     settings = _settings(plan, extractor, optimizer=optimizer, init=init, pooling=pooling, preserve_color=preserve_color,
                          seed=seed, layer_weights=layer_weights, beta_1=beta_1, beta_2=beta_2)
     # 4. Optimise at each scale, coarse to fine; each scale starts from the previous one's result.
@@ -658,6 +712,31 @@ def _quiet_retracing():
 def _identity(image):
     """Return the image unchanged."""
     return image
+
+
+def evaluate(image, content, style, *, weights="auto", form=None, style_weight=None, content_weight=None, tv_weight=None,
+             style_layers=None, content_layers=None, pooling: str = "max", style_blend_weights=None, layer_weights=None,
+             max_dim: int | None = images.DEFAULT_MAX_DIM, precision: str = "float32") -> dict:
+    """The objective's weighted parts {'total', 'style', 'content', 'tv'} of `image`, with VGG19 in `precision` (float32 by default).
+
+    Scores results of different runs on one scale: a bfloat16 run's history is measured with its own rounded features,
+    so compare its final image with a float32 run's by evaluating both here. Pass the options the runs used (loss
+    weights, layers, pooling, blend); names and paths are scaled to `max_dim` as transfer() scales them.
+    """
+    chosen = resolve_settings(weights, form, style_weight, content_weight, tv_weight)
+    content = _load(content, "content", max_dim)
+    image = _as_image(image, "image")
+    if tuple(image.shape[1:3]) != tuple(content.shape[1:3]):
+        raise TransferError(f"image is {image.shape[2]}x{image.shape[1]} px but the content is {content.shape[2]}x{content.shape[1]}")
+    style_list = style if isinstance(style, (list, tuple)) else [style]
+    styles = [_load(s, "style", max_dim) for s in style_list]
+    extractor = vgg.StyleContentModel(style_layers, content_layers, weights, pooling, precision=resolve_precision(precision))
+    problem = StyleTransferProblem(extractor, content, styles, _check_blend(style_blend_weights, len(styles)),
+                                   style_weight=chosen["style_weight"], content_weight=chosen["content_weight"],
+                                   tv_weight=chosen["tv_weight"], form=chosen["form"], layer_weights=layer_weights)
+    with _quiet_retracing():
+        total, parts = problem.losses(image)
+    return {"total": float(total), **{k: float(v) for k, v in parts.items()}}
 
 
 def time_per_step(content, style, *, optimizer="adam", steps: int = 5, **kwargs) -> float:

@@ -44,6 +44,9 @@ NAMED_WEIGHTS = ("auto", "imagenet", "packaged", "random")
 WEIGHT_CHOICES = (*NAMED_WEIGHTS, "<path to a Keras VGG19 .h5 file>")
 #: The kinds `resolve_weights` returns that are trained ImageNet VGG19 weights (the fourth kind is "random").
 TRAINED_KINDS = ("imagenet", "file", "packaged")
+#: The precisions the network can compute in. bfloat16 halves the activations' memory; it is fast only on hardware
+#: with native bfloat16 arithmetic (helpers.precision decides "auto" by measuring).
+PRECISIONS = ("float32", "bfloat16")
 
 
 def preprocess(image: tf.Tensor) -> tf.Tensor:
@@ -152,8 +155,10 @@ def _he_normal_(model: tf.keras.Model, seed: int) -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _base_model(kind: str, path: str | None, pooling: str) -> tf.keras.Model:
-    """Build (once per setting) the convolutional part of VGG19 with the chosen weights and pooling."""
+def _base_model(kind: str, path: str | None, pooling: str, precision: str = "float32") -> tf.keras.Model:
+    """Build (once per setting) the convolutional part of VGG19 with the chosen weights, pooling and precision."""
+    if precision != "float32":
+        return _in_precision(_base_model(kind, path, pooling), precision)
     if kind == "random":
         base = tf.keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
         _he_normal_(base, RANDOM_SEED)
@@ -184,14 +189,37 @@ def _base_model(kind: str, path: str | None, pooling: str) -> tf.keras.Model:
     return model
 
 
-def load_vgg19(weights="auto", pooling: str = "max") -> tf.keras.Model:
+def _in_precision(model: tf.keras.Model, precision: str) -> tf.keras.Model:
+    """A copy of `model` whose layers keep their weights and compute in `precision` (e.g. "bfloat16")."""
+
+    def clone(layer):
+        config_ = layer.get_config()
+        config_["dtype"] = precision
+        return type(layer).from_config(config_)
+
+    copy = tf.keras.models.clone_model(model, clone_function=clone)
+    for source, target in zip(model.layers, copy.layers):
+        weights = source.get_weights()
+        if weights:
+            target.set_weights([tf.cast(w, precision) for w in weights])
+    copy.trainable = False
+    return copy
+
+
+def check_precision(precision: str) -> str:
+    """Return `precision` if the network can compute in it, else raise ValueError naming the choices."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (or 'auto' where a helper decides), not {precision!r}")
+    return precision
+
+
+def load_vgg19(weights="auto", pooling: str = "max", precision: str = "float32") -> tf.keras.Model:
     """VGG19's convolutional part (input: preprocessed BGR), with a one-time notice of which weights were used."""
     if pooling not in ("max", "avg"):
         raise ValueError(f"pooling must be 'max' or 'avg', not {pooling!r}")
     kind, path, sentence = resolve_weights(weights)
     config.notice("vgg19", sentence)
-    model = _base_model(kind, str(path) if path else None, pooling)
-    return model
+    return _base_model(kind, str(path) if path else None, pooling, check_precision(precision))
 
 
 def weights_kind(weights="auto") -> str:
@@ -220,10 +248,10 @@ def check_layers(layer_names, allow_empty: bool = False) -> list[str]:
     return layer_names
 
 
-def vgg_layers(layer_names, weights="auto", pooling: str = "max") -> tf.keras.Model:
+def vgg_layers(layer_names, weights="auto", pooling: str = "max", precision: str = "float32") -> tf.keras.Model:
     """A model from preprocessed images to the outputs of `layer_names`; it stops at the deepest one needed."""
     layer_names = check_layers(layer_names)
-    base = load_vgg19(weights, pooling)
+    base = load_vgg19(weights, pooling, precision)
     outputs = [base.get_layer(name).output for name in layer_names]
     model = tf.keras.Model(base.input, outputs)
     model.trainable = False
@@ -233,28 +261,72 @@ def vgg_layers(layer_names, weights="auto", pooling: str = "max") -> tf.keras.Mo
 class StyleContentModel(tf.keras.models.Model):
     """Maps an image in [0, 1] to {'style': {layer: Gram [B, C, C]}, 'content': {layer: features [B, h, w, C]}}."""
 
-    def __init__(self, style_layers=None, content_layers=None, weights="auto", pooling: str = "max"):
+    def __init__(self, style_layers=None, content_layers=None, weights="auto", pooling: str = "max",
+                 precision: str = "float32", recompute: bool = False):
         super().__init__()
         # Either list may be empty (a loss without that term); the network stops at the deepest layer still needed.
         self.style_layers = check_layers(STYLE_LAYERS if style_layers is None else style_layers, allow_empty=True)
         self.content_layers = check_layers(CONTENT_LAYERS if content_layers is None else content_layers, allow_empty=True)
         self.weights_kind = resolve_weights(weights)[0]
         self.pooling = pooling
+        # The network runs in `precision`; its features are cast to float32 before any loss is computed.
+        self.precision = check_precision(precision)
+        # recompute=True keeps only each block's input for the backward pass and recomputes the rest (less memory, more time).
+        self.recompute = bool(recompute)
         names = self.style_layers + self.content_layers
-        self.vgg = vgg_layers(names, weights, pooling) if names else None
+        self.vgg = vgg_layers(names, weights, pooling, precision) if names else None
         self.num_style_layers = len(self.style_layers)
         self.deepest_layer = max(names, key=ALL_LAYERS.index) if names else None
+        self._blocks = _recomputed_blocks(self.vgg, names) if (self.recompute and names) else None
 
     def call(self, inputs):
         """Expects [B, H, W, 3] float in [0, 1]."""
         if self.vgg is None:
             return {"content": {}, "style": {}}
-        outputs = self.vgg(preprocess(inputs))
-        if not isinstance(outputs, (list, tuple)):
-            outputs = [outputs]
+        x = preprocess(inputs)
+        if self.precision != "float32":
+            x = tf.cast(x, self.precision)
+        if self._blocks is not None:
+            outputs = _run_blocks(self._blocks, x, self.style_layers + self.content_layers)
+        else:
+            outputs = self.vgg(x)
+            if not isinstance(outputs, (list, tuple)):
+                outputs = [outputs]
+        outputs = [tf.cast(out, tf.float32) for out in outputs]  # the losses are always computed in float32
         style_outputs = outputs[: self.num_style_layers]
         content_outputs = outputs[self.num_style_layers :]
         return {
             "content": dict(zip(self.content_layers, content_outputs)),
             "style": {name: gram_matrix(out) for name, out in zip(self.style_layers, style_outputs)},
         }
+
+
+def _recomputed_blocks(model: tf.keras.Model, names) -> list:
+    """VGG19's layers grouped by block: (a tf.recompute_grad function returning [block output, *tapped outputs], tapped names)."""
+    blocks: dict[str, list] = {}
+    for layer in model.layers:
+        if layer.name.startswith("block"):
+            blocks.setdefault(layer.name.split("_")[0], []).append(layer)
+    functions = []
+    for layers in blocks.values():
+        tapped = [layer.name for layer in layers if layer.name in names]
+
+        def block(x, layers=layers, tapped=tapped):
+            outputs = {}
+            for layer in layers:
+                x = layer(x)
+                if layer.name in tapped:
+                    outputs[layer.name] = x
+            return [x] + [outputs[name] for name in tapped]
+
+        functions.append((tf.recompute_grad(block), tapped))
+    return functions
+
+
+def _run_blocks(blocks, x, names) -> list:
+    """Run the recomputed blocks in order; return the outputs of `names` in that order."""
+    found = {}
+    for block, tapped in blocks:
+        x, *outs = block(x)
+        found.update(zip(tapped, outs))
+    return [found[name] for name in names]

@@ -8,6 +8,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["NST_OFFLINE"] = os.environ.get("NST_TEST_ONLINE") and "0" or "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
+# precision="auto" would time bfloat16 on this machine and, where it is native, run every test in it; tests that
+# are about the choice unset this (tests/test_precision.py).
+os.environ.setdefault("NST_PRECISION", "float32")
 
 import pytest  # noqa: E402
 

@@ -99,6 +99,18 @@ def test_a_few_training_steps_reduce_the_perceptual_loss(photo):
     assert history["steps"] == 12 and history["stopped"] == "steps"
     assert len(history["loss"]) == len(history["seconds"]) == 12
     assert after < 0.8 * before, (before, after, history["loss"])
+    assert history["precision"] == loss.extractor.precision
+
+
+def test_training_with_a_bfloat16_loss_network_keeps_float32_losses(photo):
+    net = feedforward.TransformNet(**TINY, seed=0)
+    style = images.load_example("mosaic", max_dim=48)
+    batch = next(feedforward.content_batches([photo], size=32, batch_size=1, seed=0))
+    history = feedforward.train(net, style, steps=2, batches=itertools.repeat(batch), progress=False, precision="bfloat16")
+    assert history["precision"] == "bfloat16" and all(np.isfinite(history["loss"]))
+    assert all(v.dtype == tf.float32 for v in net.trainable_variables), "only the loss network runs in bfloat16"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        feedforward.PerceptualLoss(style, precision="half")
 
 
 def test_training_calls_back_stops_on_time_budget_and_validates(photo):

@@ -431,3 +431,41 @@ def test_a_thin_image_keeps_a_32_px_short_side_at_every_scale():
     result = optimize.transfer(content, images.load_img("swirls", 64), scales=(64, 160), steps=(1, 1), progress=False)
     assert result.image.shape == (1, 40, 160, 3)
     assert result.history["scale"][0] == 64 and result.history["scale"][-1] == 160
+
+
+def test_recompute_turns_on_above_the_pixel_threshold(monkeypatch, pair32):
+    monkeypatch.setattr(optimize, "RECOMPUTE_PIXELS", 48 * 32 - 1)
+    assert optimize.transfer(*pair32, steps=1, progress=False).settings["recompute"] is True
+    monkeypatch.setattr(optimize, "RECOMPUTE_PIXELS", 48 * 32)
+    assert optimize.transfer(*pair32, steps=1, progress=False).settings["recompute"] is False
+    assert optimize.transfer(*pair32, steps=1, progress=False, recompute=True).settings["recompute"] is True
+
+
+def test_default_lbfgs_memory_is_capped_by_bytes(monkeypatch):
+    monkeypatch.setattr(optimize, "LBFGS_MEMORY", 50)
+    monkeypatch.setattr(optimize, "LBFGS_MEMORY_BYTES", 640 * 2**20)
+    assert optimize.default_lbfgs_memory(256 * 256) == 50
+    assert optimize.default_lbfgs_memory(512 * 512) == 50  # 640 MiB / (2 x 3 x 512^2 x 8 bytes) = 53
+    assert optimize.default_lbfgs_memory(1024 * 1024) == 13  # 640 MiB / (2 x 3 x 1024^2 x 8 bytes) = 13.3
+    assert optimize.default_lbfgs_memory(4096 * 4096) == 5, "never fewer than 5"
+
+
+def test_lbfgs_restarts_after_a_failed_line_search(monkeypatch, pair32):
+    import scipy.optimize
+
+    real = scipy.optimize.minimize
+    calls = []
+
+    def flaky(fun, x0, **kwargs):
+        calls.append((x0.copy(), kwargs["options"]["maxiter"]))
+        result = real(fun, x0, **{**kwargs, "options": {**kwargs["options"], "maxiter": min(3, kwargs["options"]["maxiter"])}})
+        if len(calls) == 1:  # pretend the first stage's line search failed after 3 iterations
+            result.status, result.message = 2, "ABNORMAL: "
+        return result
+
+    monkeypatch.setattr(scipy.optimize, "minimize", flaky)
+    result = optimize.transfer(*pair32, steps=6, progress=False)
+    assert [maxiter for _, maxiter in calls] == [6, 3], "the restart runs the remaining iterations"
+    assert result.settings["lbfgs_restarts"] == [3]
+    assert not np.array_equal(calls[0][0], calls[1][0]), "the restart starts from the image reached, not the start"
+    assert result.history["step"][-1] == 6 and result.settings["stopped"] == "finished"
