@@ -122,7 +122,8 @@ def choose(refresh: bool = False) -> dict:
     if forced and forced != "auto":
         if forced not in ("float32", "bfloat16"):
             raise ValueError(f"NST_PRECISION={forced!r}: use float32, bfloat16 or auto")
-        return {"choice": forced, "why": f"NST_PRECISION={forced} is set", "source": "the environment variable NST_PRECISION decides; nothing was measured"}
+        return {"choice": forced, "why": f"NST_PRECISION={forced} is set",
+                "source": "the environment variable NST_PRECISION decides; nothing was measured"}
     if _DECISION is not None and not refresh:
         return _DECISION
     key = _machine_key()
