@@ -78,7 +78,8 @@ def test_a_random_weights_run_cannot_pass_for_the_real_one():
 def test_the_candidates_put_the_course_default_first(monkeypatch):
     from helpers import optimize
 
-    spec = run.PLANS["full"]["ttq"][0]
+    spec = {**run.PLANS["full"]["ttq"][0], "candidates": True}  # as with --candidates
+    assert run.PLANS["full"]["ttq"][0]["size"] == 256
     monkeypatch.setattr(optimize, "LBFGS_MEMORY", 50)
     rows = run._candidates(spec, "float32")
     assert rows[0][0] == "course default: L-BFGS = L-BFGS, memory 50, float32", "the default's own run, not a second one"
