@@ -438,14 +438,9 @@ def _machine() -> dict:
     import scipy
     import tensorflow as tf
 
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from helpers import precision
+
+    cpu = precision.cpu_name()
     try:
         import onnxruntime
 
