@@ -51,7 +51,8 @@ from helpers import timing  # noqa: E402
 #: 1000 Adam steps there). Every recipe stops once it reaches the baseline's final loss, or after `max_steps`.
 #: The full plan leaves out what the quick one still checks (the other recipes, coarse to fine, a step timed in the
 #: other precision, the memory run with a long L-BFGS memory): its two baselines alone take 1000 Adam steps each.
-#: --candidates adds the other recipes at 256 px.
+#: --candidates adds the other recipes at 256 px, and the short L-BFGS memory at 512 px (the only candidate whose
+#: bookkeeping, measured in section 1, changes with the image's size).
 PLANS = {
     "full": {
         "step_sizes": [256, 512],
@@ -59,14 +60,15 @@ PLANS = {
         "breakdown_size": 512,
         "other_precision_size": None,
         "ttq": [
-            {"size": 256, "baseline_steps": 1000, "max_steps": 300, "candidates": False},
-            {"size": 512, "baseline_steps": 1000, "max_steps": 300, "candidates": False},
+            {"size": 256, "baseline_steps": 1000, "max_steps": 300, "candidates": False, "with_candidates": True},
+            {"size": 512, "baseline_steps": 1000, "max_steps": 300, "candidates": False, "with_candidates": "memory"},
         ],
         "hub_sizes": [256, 512, 1024],
         "hub_repeats": 5,
         "memory_size": 1024,
         "memory_steps": 3,
         "memory_variants": False,
+        "bookkeeping": {"size": 512, "memories": [10, 50], "iterations": 80},
         "matmul_n": 4096,
     },
     "quick": {
@@ -80,6 +82,7 @@ PLANS = {
         "memory_size": 96,
         "memory_steps": 2,
         "memory_variants": True,
+        "bookkeeping": {"size": 64, "memories": [10, 50], "iterations": 70},
         "matmul_n": 512,
     },
 }
@@ -323,7 +326,7 @@ def work_hub(sizes, repeats: int) -> dict:
     return out
 
 
-def work_memory(size: int, steps: int, recompute=None, lbfgs_memory=None, precision="auto") -> dict:
+def work_memory(size: int, steps: int, recompute=False, lbfgs_memory=None, precision="auto") -> dict:
     """Peak memory of an L-BFGS optimisation at `size` px (course defaults unless told otherwise)."""
     import tensorflow as tf
 
@@ -339,8 +342,77 @@ def work_memory(size: int, steps: int, recompute=None, lbfgs_memory=None, precis
             "precision": result.settings["precision"], "weights": vgg.weights_kind(), "peak_mb": _peak_mb()}
 
 
+def work_bookkeeping(size: int, memories, iterations: int) -> dict:
+    """Seconds scipy's L-BFGS-B spends outside the objective, on as many [0, 1]-bounded variables as a `size` px image.
+
+    The objective is a cheap stand-in (a separable quadratic with a ripple, NumPy, float64), so what is timed is
+    scipy's own work: the bounds' set-up before the first iteration, and each iteration's Cauchy point, subspace
+    step and memory update. Per-iteration seconds are taken over the iterations after the memory has filled.
+    """
+    import numpy as np
+    from scipy.optimize import minimize
+
+    n = size * size * 3
+    rng = np.random.default_rng(0)
+    target, curvature = rng.uniform(0.2, 0.8, n), rng.uniform(0.5, 2.0, n)
+    out = {"size": size, "variables": n, "iterations": iterations, "memories": {}}
+    for m in memories:
+        if iterations < m + 10:
+            raise ValueError(f"{iterations} iterations leave too few after memory {m} has filled")
+        in_fun, stamps = [0.0], []
+
+        def fun(x, in_fun=in_fun):
+            t0 = time.perf_counter()
+            d = x - target
+            value = float(np.sum(curvature * d * d) + 0.1 * np.sum(np.sin(5 * x)))
+            grad = 2 * curvature * d + 0.5 * np.cos(5 * x)
+            in_fun[0] += time.perf_counter() - t0
+            return value, grad
+
+        def on_iteration(_, stamps=stamps, in_fun=in_fun):
+            stamps.append((time.perf_counter(), in_fun[0]))
+
+        start = time.perf_counter()
+        minimize(fun, rng.uniform(0, 1, n), jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * n, callback=on_iteration,
+                 options={"maxiter": iterations, "maxcor": m, "ftol": 0.0, "gtol": 0.0})
+        if len(stamps) < m + 10:
+            raise RuntimeError(f"L-BFGS-B stopped after {len(stamps)} iterations; the stand-in objective needs {m + 10}")
+        (t_first, f_first), (t_a, f_a), (t_z, f_z) = stamps[0], stamps[m], stamps[-1]
+        out["memories"][str(m)] = {
+            "first_iteration": (t_first - start) - f_first,  # set-up plus the first iteration's own work
+            "per_iteration": ((t_z - t_a) - (f_z - f_a)) / (len(stamps) - 1 - m),
+        }
+    out["peak_mb"] = _peak_mb()
+    return out
+
+
+def work_memory_stages(size: int, recompute: bool) -> dict:
+    """Peak resident memory after each stage of a `size` px evaluation (import, network, targets, two evaluations)."""
+    peaks = {"Python, TensorFlow and the course's helpers imported": _peak_mb()}
+    import tensorflow as tf
+
+    from helpers import optimize, vgg
+
+    content, style = _square_inputs(size)
+    peaks["the content and style images loaded"] = _peak_mb()
+    extractor = vgg.StyleContentModel(precision="float32", recompute=recompute)
+    peaks["VGG19 built (float32)"] = _peak_mb()
+    settings = optimize.resolve_settings()
+    problem = optimize.StyleTransferProblem(
+        extractor, content, [style], [1.0], style_weight=settings["style_weight"], content_weight=settings["content_weight"],
+        tv_weight=settings["tv_weight"], form=settings["form"],
+    )
+    peaks["targets: one forward pass of the content and one of the style"] = _peak_mb()
+    image = tf.constant(content)
+    problem.loss_and_grads(image)
+    peaks["one loss-and-gradient evaluation (traced and run)"] = _peak_mb()
+    problem.loss_and_grads(image)
+    peaks["a second evaluation"] = _peak_mb()
+    return {"size": size, "recompute": recompute, "peaks": peaks, "weights": vgg.weights_kind(), "peak_mb": _peak_mb()}
+
+
 WORKERS = {"matmul": work_matmul, "precision": work_precision, "step": work_step, "ttq": work_ttq, "hub": work_hub,
-           "memory": work_memory}
+           "memory": work_memory, "bookkeeping": work_bookkeeping, "memory_stages": work_memory_stages}
 
 
 # ------------------------------------------------------------------------------------------------ driver
@@ -396,14 +468,28 @@ def time_to_reach(history: dict, target: float, full_side=None) -> float | None:
     return None
 
 
-def _time_line(results, invocation_seconds: float) -> str:
-    """The 'total benchmark time' line: the sum of the measurements' own durations (and how many recorded one)."""
-    timed = [r["measured_seconds"] for r in results if "measured_seconds" in r]
-    if len(timed) == len(results):
-        return f"- total benchmark time: {sum(timed):.0f} s (summed over the measurements)"
-    return (f"- total benchmark time: {sum(timed):.0f} s summed over {len(timed)} of the {len(results)} measurements; the other "
-            f"{len(results) - len(timed)} ran in an earlier, interrupted invocation that did not record its duration "
-            f"(this invocation: {invocation_seconds:.0f} s)")
+def time_line(results, candidates=()) -> str:
+    """The 'total benchmark time' line: the measurements' own durations summed, and the share of the --candidates runs.
+
+    A measurement kept from an interrupted invocation may not have recorded its duration; a loss history's last time
+    then stands for it (it leaves out only the process start), and the line says so.
+    """
+    def seconds(r):
+        return r["measured_seconds"] if "measured_seconds" in r else (r["seconds"][-1] if r.get("seconds") else None)
+
+    known = [seconds(r) for r in results if seconds(r) is not None]
+    total = sum(known)
+    line = f"- total benchmark time: {total:.0f} s ({total / 3600:.1f} h), summed over the measurements"
+    if candidates:
+        extra = sum(seconds(r) or 0.0 for r in candidates)
+        line += f"; without the --candidates recipes ({extra:.0f} s) it is {total - extra:.0f} s ({(total - extra) / 3600:.1f} h)"
+    from_history = sum(1 for r in results if "measured_seconds" not in r and r.get("seconds"))
+    if from_history:
+        line += (f". {from_history} measurement(s) kept from an interrupted invocation recorded no duration and count with "
+                 "their loss history's last time")
+    if len(known) < len(results):
+        line += f". {len(results) - len(known)} measurement(s) with no recorded duration are left out"
+    return line
 
 
 def fair_baseline_seconds(base_hist: dict, steps: int, isolated_step: float | None) -> float:
@@ -458,23 +544,28 @@ def _machine() -> dict:
     }
 
 
-def _plot(ttq_runs: dict, target: float, path: Path, size: int) -> None:
-    """Loss against wall time for each recipe, with the baseline's final loss as a line."""
+def _plot(ttq_runs: dict, target: float, path: Path, size: int, max_steps: int) -> None:
+    """Loss against wall time for each recipe, whole and near the baseline's final loss (drawn as a line)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for label, hist in ttq_runs.items():
-        ax.plot(hist["seconds"], hist["total"], label=label, linewidth=2.2 if label.startswith("baseline") else 1.4)
-    ax.axhline(target, color="grey", linestyle="--", label="baseline's final loss")
-    ax.set_yscale("log")
-    ax.set_xlabel("wall-clock time (s)")
-    ax.set_ylabel("total loss (TF tutorial objective)")
-    ax.set_title(f"Time to quality at {size} px: every recipe stops at the dashed line")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5), layout="constrained")
+    for ax, near in zip(axes, (False, True)):
+        for label, hist in ttq_runs.items():
+            ax.plot(hist["seconds"], hist["total"], label=label, linewidth=2.2 if label.startswith("baseline") else 1.4)
+        ax.axhline(target, color="grey", linestyle="--", label="baseline's final loss")
+        ax.set_yscale("log")
+        ax.set_xlabel("wall-clock time (s)")
+        ax.set_ylabel("total loss (TF tutorial objective)")
+        if near:
+            ax.set_ylim(target * 0.97, target * 1.5)
+            ax.set_title("near the baseline's final loss")
+        else:
+            ax.set_title("the whole run")
+            ax.legend(fontsize=8)
+    fig.suptitle(f"Time to quality at {size} px: each L-BFGS recipe stops at the dashed line, or after {max_steps} iterations")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -492,12 +583,14 @@ def _candidates(spec: dict, choice: str) -> list[tuple[str, dict]]:
     steps = spec["max_steps"]
     default = {"steps": steps, "lbfgs_memory": optimize.default_lbfgs_memory(spec["size"] ** 2), "precision": choice}
     rows = []
-    if spec["candidates"]:
+    if spec["candidates"]:  # True: every candidate; "memory": the two L-BFGS memories only
         rows = [
             ("L-BFGS, memory 10, float32", {"steps": steps, "lbfgs_memory": 10, "precision": "float32"}),
             ("L-BFGS, memory 50, float32", {"steps": steps, "lbfgs_memory": 50, "precision": "float32"}),
-            ("L-BFGS, memory 50, from the Magenta model's output", {"steps": steps, "lbfgs_memory": 50, "precision": "float32", "init": "hub"}),
         ]
+    if spec["candidates"] is True:
+        rows.append(
+            ("L-BFGS, memory 50, from the Magenta model's output", {"steps": steps, "lbfgs_memory": 50, "precision": "float32", "init": "hub"}))
         if "c2f" in spec:
             scales, c2f_steps = spec["c2f"]
             rows.append((f"L-BFGS, memory 50, coarse to fine {scales}",
@@ -508,7 +601,7 @@ def _candidates(spec: dict, choice: str) -> list[tuple[str, dict]]:
     same = [i for i, (_, kwargs) in enumerate(rows) if kwargs == default]
     if same:
         i = same[0]
-        return [(f"{label} = {rows[i][0]}", rows[i][1])] + rows[:i] + rows[i + 1:]
+        return [(f"course default: {rows[i][0]}", rows[i][1])] + rows[:i] + rows[i + 1:]
     return [(label, default)] + rows
 
 
@@ -548,7 +641,8 @@ def main(argv=None) -> int:
                         help="comma-separated time-to-quality sizes to run (default: all of the plan's, 256,512); a size "
                              "left out is written as not measured")
     parser.add_argument("--candidates", action="store_true",
-                        help="also time the other L-BFGS recipes at 256 px (memory 10, memory 50, from the Magenta output; about 20 min more)")
+                        help="also time the other L-BFGS recipes: at 256 px memory 10, memory 50 and the start from the Magenta "
+                             "output (about 20 min more on 2 cores), at 512 px memory 10 (about 35 min more)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--args", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -572,7 +666,6 @@ def main(argv=None) -> int:
         sizes = wanted
     command = "make bench-quick" if args.quick else (f"python benchmarks/run.py{flags}" if flags else "make bench")
     spawn = functools.partial(_spawn, in_process=args.quick, cache=ROOT / "build" / "bench-cache", resume=args.resume)
-    started = time.perf_counter()
     print(f"Benchmark ({mode}) -> {out}", flush=True)
 
     matmul = spawn("matmul", n=plan["matmul_n"])
@@ -583,11 +676,13 @@ def main(argv=None) -> int:
              for s in plan["step_sizes"]]
     if plan["other_precision_size"]:  # the other precision, at one size (without native bfloat16, several times slower)
         steps.append(spawn("step", size=plan["other_precision_size"], repeats=2, precision=other))
+    bookkeeping = spawn("bookkeeping", **plan["bookkeeping"])
+    print(baseline_forecast(plan, steps, sizes), flush=True)
     ttq = []
     for spec in plan["ttq"]:
         if spec["size"] not in sizes:
             continue
-        spec = {**spec, "candidates": spec["candidates"] or (args.candidates and spec["size"] == 256)}
+        spec = {**spec, "candidates": spec["candidates"] or (args.candidates and spec.get("with_candidates", False))}
         size = spec["size"]
         base = spawn("ttq", size=size, recipe="baseline", steps=spec["baseline_steps"])
         target = base["total"][-1]
@@ -597,14 +692,15 @@ def main(argv=None) -> int:
         ttq.append((spec, runs))
     hub = spawn("hub", sizes=plan["hub_sizes"], repeats=plan["hub_repeats"])
     memory = {
-        "course defaults": spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"], precision=choice),
-        "without recomputation": spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"], recompute=False, precision=choice),
+        "course defaults": spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"], recompute=False, precision=choice),
+        "with recomputation": spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"], recompute=True, precision=choice),
     }
     if plan["memory_variants"]:
-        memory["without recomputation, memory 50"] = spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"],
-                                                           recompute=False, lbfgs_memory=50, precision=choice)
+        memory["memory 50"] = spawn("memory", size=plan["memory_size"], steps=plan["memory_steps"], recompute=False, lbfgs_memory=50,
+                                    precision=choice)
+    stages = {flag: spawn("memory_stages", size=plan["memory_size"], recompute=flag) for flag in (False, True)}  # the default first
 
-    everything = [matmul, decision, *steps, *(r for _, runs in ttq for r in runs.values()), hub, *memory.values()]
+    everything = [matmul, decision, *steps, *(r for _, runs in ttq for r in runs.values()), hub, *memory.values(), *stages.values()]
     kind = weights_kind_of(everything)
     machine = _machine()
     lines = [
@@ -620,7 +716,8 @@ def main(argv=None) -> int:
         f"SciPy {machine['scipy']}, onnxruntime {machine['onnxruntime']}",
         f"- images: content `{CONTENT}`, style `{STYLE}` (committed examples)",
         f"- precision=\"auto\" chose **{choice}** here: {decision['why']}",
-        _time_line(everything, time.perf_counter() - started),
+        time_line(everything, [r for spec, runs in ttq for label, r in runs.items()
+                                if spec["candidates"] and not label.startswith(("baseline", "course default"))]),
         "",
         "## 1. Per-step cost",
         "",
@@ -654,6 +751,7 @@ def main(argv=None) -> int:
                   f"({rec / statistics.median(s['lbfgs_eval']):.2f}x the evaluation without it).", ""]
         if not args.quick:
             lines.append(f"optimiser evaluation / bare VGG19 pass at {s['size']} px: {eval_ratio:.2f}x")
+    lines += bookkeeping_lines(bookkeeping, steps)
     lines += ["", "## 2. Time to quality", ""]
     lines.append(
         "Every recipe minimises the same objective: the TF tutorial's (`form='mean'`, style weight 1e-2, content weight 1e4, "
@@ -691,7 +789,7 @@ def main(argv=None) -> int:
             speed = (1.0 if label == base_label else base_time / reach) if reach else None
             if label.startswith("course default"):
                 headlines[size] = speed
-                label = f"**{label}** (memory {hist['lbfgs_memory']}, {hist['precision']})"
+                label = f"**{label}**" + (f" (memory {hist['lbfgs_memory']}, {hist['precision']})" if label == "course default: L-BFGS" else "")
             work = (f"{spec['baseline_steps']} steps" if label == base_label else
                     f"{hist['step'][-1]} ({hist.get('evaluations')}, {len(hist.get('restarts') or [])})")
             lines.append(
@@ -707,11 +805,12 @@ def main(argv=None) -> int:
                 f"`{label}` did not reach the baseline's final loss within its {hist['step'][-1]} iterations"
                 + (f"; it was ahead of the baseline (lower loss at the same wall time) for the first {lead:.0f} s." if lead else ".")
             )
-        if choice == "float32" and spec["candidates"]:
+        lines += iteration_accounting(runs, size, steps, bookkeeping)
+        if choice == "float32" and spec["candidates"] is True:
             lines += ["", f"No bfloat16 recipe ran: on this machine bfloat16 was not clearly faster ({decision['why']}; "
                       f"\"auto\" needs at most {precision_share()} of float32's time)."]
         plot = out / f"time_to_quality_{size}.png"
-        _plot(runs, target, plot, size)
+        _plot(runs, target, plot, size, spec["max_steps"])
         lines += ["", f"![loss against time at {size} px]({plot.name})", ""]
     if not args.quick:
         for size in (512, 256):
@@ -742,6 +841,7 @@ def main(argv=None) -> int:
         lines.append(f"| {label} | {m['precision']} | {m['recompute']} | {m['lbfgs_memory']} | {m['peak_mb']:.0f} MB | {m['seconds']:.0f} s |")
     lines += ["", f"The Magenta timing process peaked at {hub['peak_mb']:.0f} MB."
               + (" In the quick run every measurement shares one process, so these peaks are cumulative." if args.quick else ""), ""]
+    lines += memory_stage_lines(stages, memory["course defaults"])
     if not args.quick:
         lines += [f"peak memory of a {plan['memory_size']} px optimisation: {memory['course defaults']['peak_mb']:.0f} MB", ""]
     name = results_name(kind)
@@ -754,6 +854,73 @@ def main(argv=None) -> int:
     tmp.replace(results)
     print(f"wrote {results}")
     return 0
+
+
+def baseline_forecast(plan: dict, steps, sizes) -> str:
+    """One line: how long the time-to-quality baselines will take here, from the Adam steps just timed."""
+    parts, total = [], 0.0
+    for spec in plan["ttq"]:
+        step = next((s["adam_step"] for s in steps if s["size"] == spec["size"] and s["precision"] == "float32"), None)
+        if spec["size"] not in sizes or step is None:
+            continue
+        total += spec["baseline_steps"] * step
+        parts.append(f"{spec['baseline_steps']} x {step:.2f} s at {spec['size']} px")
+    if not parts:
+        return "time to quality: no baseline to forecast"
+    return f"time to quality: the baselines alone take about {total / 60:.0f} min here ({'; '.join(parts)}), unless kept by --resume"
+
+
+def bookkeeping_lines(bookkeeping: dict, steps) -> list[str]:
+    """RESULTS.md lines: scipy's L-BFGS-B work outside the objective, against an evaluation at the same size."""
+    size = bookkeeping["size"]
+    evaluation = next((statistics.median(s["lbfgs_eval"]) for s in steps if s["size"] == size), None)
+    lines = ["", f"Outside the evaluation: scipy's L-BFGS-B bookkeeping on {bookkeeping['variables']:,} variables bounded to [0, 1] "
+             f"(a {size} px image), timed with a cheap stand-in objective over {bookkeeping['iterations']} iterations:", "",
+             "| L-BFGS memory | set-up and first iteration | per iteration, once the memory is full |"
+             + (f" / an L-BFGS evaluation at {size} px |" if evaluation else ""),
+             "|---|---|---|" + ("---|" if evaluation else "")]
+    for m, r in bookkeeping["memories"].items():
+        lines.append(f"| {m} | {r['first_iteration']:.2f} s | {r['per_iteration']:.3f} s |"
+                     + (f" {r['per_iteration'] / evaluation:.2f}x |" if evaluation else ""))
+    return lines + [""]
+
+
+def iteration_accounting(runs: dict, size: int, steps, bookkeeping: dict) -> list[str]:
+    """RESULTS.md lines: the course default's seconds per iteration in its run, split into what was timed alone."""
+    label = next((k for k in runs if k.startswith("course default")), None)
+    evaluation = next((statistics.median(s["lbfgs_eval"]) for s in steps if s["size"] == size and s["precision"] == "float32"), None)
+    if label is None or evaluation is None or bookkeeping["size"] != size:
+        return []
+    hist = runs[label]
+    kept = bookkeeping["memories"].get(str(hist["lbfgs_memory"]))
+    iterations, evaluations = hist["step"][-1], hist.get("evaluations")
+    if kept is None or not iterations or not evaluations or hist["precision"] != "float32":
+        return []
+    in_run = (hist["seconds"][-1] - hist.get("head_start", 0.0)) / iterations
+    parts = evaluation * evaluations / iterations
+    rest = in_run - parts - kept["per_iteration"]
+    return ["", f"The course default took {in_run:.2f} s per iteration in this run. Timed alone, its {evaluations / iterations:.2f} "
+            f"evaluations per iteration take {parts:.2f} s and scipy's bookkeeping at memory {hist['lbfgs_memory']} "
+            f"{kept['per_iteration']:.2f} s; the remaining {rest:.2f} s per iteration ({rest / in_run:.0%}) is what running them "
+            "together adds; this run does not split it further."]
+
+
+def memory_stage_lines(stages: dict, course: dict) -> list[str]:
+    """RESULTS.md lines: the peak memory after each stage of one evaluation, with and without recomputation."""
+    first = next(iter(stages.values()))
+    size = first["size"]
+    flags = list(stages)
+    lines = ["", f"Where the peak comes from at {size} px: one process per column, each row a later stage of the same process "
+             "(peaks only grow, so each row includes the ones above):", "",
+             "| stage | " + " | ".join(f"recompute={flag}" for flag in flags) + " |", "|---|" + "---|" * len(flags)]
+    for stage in first["peaks"]:
+        lines.append(f"| {stage} | " + " | ".join(f"{stages[flag]['peaks'][stage]:.0f} MB" for flag in flags) + " |")
+    n = size * size * 3
+    history_mb = 2 * course["lbfgs_memory"] * n * 8 / 2**20
+    lines += ["", f"L-BFGS's own memory at this size is {course['lbfgs_memory']} pairs of float64 vectors of {n:,} values: "
+              f"2 x {course['lbfgs_memory']} x {n:,} x 8 bytes = {history_mb:.0f} MB (arithmetic, not measured), on top of "
+              "the evaluation's peak; the optimisation's measured peak is in the first table.", ""]
+    return lines
 
 
 def precision_share() -> str:

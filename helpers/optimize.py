@@ -68,9 +68,6 @@ ADAM_EPSILON = {"mean": 0.1, "paper": 0.1, "relative": 1e-8}
 #: Default number of steps (iterations) per optimiser when `steps` is None.
 DEFAULT_STEPS = {"lbfgs": 150, "adam": 500}
 
-#: recompute=None turns VGG19's activation recomputation on above this many pixels (the content's, the last scale): it keeps
-#: only each block's input for the backward pass, so a 1024 px run fits in less memory for about one more forward pass.
-RECOMPUTE_PIXELS = 800_000
 #: L-BFGS's memory (the number of recent steps whose gradient changes model the curvature) when lbfgs_memory=None,
 #: capped so that its history, 2 x memory float64 vectors the size of the image, stays within LBFGS_MEMORY_BYTES.
 LBFGS_MEMORY = 50
@@ -460,8 +457,8 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
     """Check every argument of transfer() and load its images; TransferError says what is wrong."""
     if precision not in PRECISIONS:
         raise TransferError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
-    if recompute not in (None, True, False):
-        raise TransferError(f"recompute must be True, False or None (on above {RECOMPUTE_PIXELS:,} pixels), not {recompute!r}")
+    if recompute not in (True, False):
+        raise TransferError(f"recompute must be True or False, not {recompute!r}")
     if optimizer not in OPTIMIZERS:
         raise TransferError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
     if isinstance(init, str) and init not in INITS:
@@ -515,7 +512,7 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
         lbfgs_memory=(default_lbfgs_memory(int(height) * int(width), 1 if preserve_color == "luminance" else 3) if lbfgs_memory is None
                       else _check_count(lbfgs_memory, "lbfgs_memory")),
         precision=precision,
-        recompute=(int(height) * int(width) > RECOMPUTE_PIXELS) if recompute is None else recompute,  # the last scale is the content's size
+        recompute=bool(recompute),
     )
 
 
@@ -655,7 +652,7 @@ def transfer(
     extractor=None,
     max_dim: int | None = images.DEFAULT_MAX_DIM,
     precision: str = "auto",
-    recompute: bool | None = None,
+    recompute: bool = False,
 ) -> TransferResult:
     """Stylise `content` [1, H, W, 3] in [0, 1] with `style` (an image or a list) -> TransferResult (image at the content's size).
 
@@ -664,7 +661,8 @@ def transfer(
     Ctrl-C (KeyboardInterrupt) returns the best image so far; a NaN/Inf loss returns the last good image.
     `precision` is the precision VGG19 computes in: "float32", "bfloat16", or "auto" (bfloat16 only where this machine
     runs it faster; measured once, see helpers.precision); the losses are always computed and recorded in float32.
-    `recompute` recomputes VGG19's activations in the backward pass to save memory (None: on above RECOMPUTE_PIXELS).
+    `recompute=True` recomputes VGG19's activations block by block in the backward pass instead of keeping them (off by
+    default: benchmarks/RESULTS.md measures what it saves and costs).
     `extractor` replaces VGG19 by any model with StyleContentModel's interface (its own layers; `weights`, `pooling`,
     `precision`, `recompute`, `style_layers` and `content_layers` are then unused, and the loss form defaults to "relative").
     `content` and `style` may also be example names, file paths, PIL images or arrays: those larger than `max_dim`

@@ -433,10 +433,7 @@ def test_a_thin_image_keeps_a_32_px_short_side_at_every_scale():
     assert result.history["scale"][0] == 64 and result.history["scale"][-1] == 160
 
 
-def test_recompute_turns_on_above_the_pixel_threshold(monkeypatch, pair32):
-    monkeypatch.setattr(optimize, "RECOMPUTE_PIXELS", 48 * 32 - 1)
-    assert optimize.transfer(*pair32, steps=1, progress=False).settings["recompute"] is True
-    monkeypatch.setattr(optimize, "RECOMPUTE_PIXELS", 48 * 32)
+def test_recompute_is_off_unless_asked_for(pair32):
     assert optimize.transfer(*pair32, steps=1, progress=False).settings["recompute"] is False
     assert optimize.transfer(*pair32, steps=1, progress=False, recompute=True).settings["recompute"] is True
 
