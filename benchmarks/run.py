@@ -772,7 +772,7 @@ def main(argv=None) -> int:
         base_hist = runs[base_label]
         target = base_hist["total"][-1]
         measured_time = base_hist["seconds"][-1]
-        isolated = next((s["adam_step"] for s in steps if s["size"] == size and s["precision"] == "float32"), None)
+        isolated = (_step_at(steps, size, "float32") or {}).get("adam_step")
         base_time = fair_baseline_seconds(base_hist, spec["baseline_steps"], isolated)
         lines += [f"### {size} px (baseline: {spec['baseline_steps']} Adam steps in {measured_time:.0f} s, "
                   f"{measured_time / spec['baseline_steps']:.3f} s per step; final loss {target:.4g})", ""]
@@ -856,11 +856,16 @@ def main(argv=None) -> int:
     return 0
 
 
+def _step_at(steps, size: int, precision: str | None = None) -> dict | None:
+    """The per-step measurement at `size` (in `precision`, when one is named), or None."""
+    return next((s for s in steps if s["size"] == size and precision in (None, s["precision"])), None)
+
+
 def baseline_forecast(plan: dict, steps, sizes) -> str:
     """One line: how long the time-to-quality baselines will take here, from the Adam steps just timed."""
     parts, total = [], 0.0
     for spec in plan["ttq"]:
-        step = next((s["adam_step"] for s in steps if s["size"] == spec["size"] and s["precision"] == "float32"), None)
+        step = (_step_at(steps, spec["size"], "float32") or {}).get("adam_step")
         if spec["size"] not in sizes or step is None:
             continue
         total += spec["baseline_steps"] * step
@@ -873,7 +878,8 @@ def baseline_forecast(plan: dict, steps, sizes) -> str:
 def bookkeeping_lines(bookkeeping: dict, steps) -> list[str]:
     """RESULTS.md lines: scipy's L-BFGS-B work outside the objective, against an evaluation at the same size."""
     size = bookkeeping["size"]
-    evaluation = next((statistics.median(s["lbfgs_eval"]) for s in steps if s["size"] == size), None)
+    step = _step_at(steps, size)
+    evaluation = statistics.median(step["lbfgs_eval"]) if step else None
     lines = ["", f"Outside the evaluation: scipy's L-BFGS-B bookkeeping on {bookkeeping['variables']:,} variables bounded to [0, 1] "
              f"(a {size} px image), timed with a cheap stand-in objective over {bookkeeping['iterations']} iterations:", "",
              "| L-BFGS memory | set-up and first iteration | per iteration, once the memory is full |"
@@ -888,14 +894,15 @@ def bookkeeping_lines(bookkeeping: dict, steps) -> list[str]:
 def iteration_accounting(runs: dict, size: int, steps, bookkeeping: dict) -> list[str]:
     """RESULTS.md lines: the course default's seconds per iteration in its run, split into what was timed alone."""
     label = next((k for k in runs if k.startswith("course default")), None)
-    evaluation = next((statistics.median(s["lbfgs_eval"]) for s in steps if s["size"] == size and s["precision"] == "float32"), None)
-    if label is None or evaluation is None or bookkeeping["size"] != size:
+    if label is None or bookkeeping["size"] != size:
         return []
     hist = runs[label]
+    step = _step_at(steps, size, hist["precision"])  # an evaluation timed alone, in the run's own precision
     kept = bookkeeping["memories"].get(str(hist["lbfgs_memory"]))
     iterations, evaluations = hist["step"][-1], hist.get("evaluations")
-    if kept is None or not iterations or not evaluations or hist["precision"] != "float32":
+    if step is None or kept is None or not iterations or not evaluations:
         return []
+    evaluation = statistics.median(step["lbfgs_eval"])
     in_run = (hist["seconds"][-1] - hist.get("head_start", 0.0)) / iterations
     parts = evaluation * evaluations / iterations
     rest = in_run - parts - kept["per_iteration"]
