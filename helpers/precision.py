@@ -30,25 +30,26 @@ BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 _DECISION: dict | None = None
 
 
+def _cpuinfo_lines() -> list[str]:
+    """The lines of /proc/cpuinfo (an empty list where there is none)."""
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
+
+
 def cpu_name() -> str:
     """The CPU's model name (from /proc/cpuinfo where there is one)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+    for line in _cpuinfo_lines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def native_bf16_flags() -> list[str]:
     """The CPU flags in BF16_FLAGS that this CPU reports (an empty list where none, or no /proc/cpuinfo)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
     flags = set()
-    for line in text.splitlines():
+    for line in _cpuinfo_lines():
         if line.startswith("flags"):
             flags.update(line.split(":", 1)[1].split())
     return [flag for flag in BF16_FLAGS if flag in flags]
