@@ -7,6 +7,7 @@ Variables:
     NST_VGG19_WEIGHTS    a local Keras VGG19 .h5 weights file to use when ImageNet cannot be downloaded.
     NST_HUB_HANDLE       a Hub URL or a local SavedModel folder to try first for the Magenta model.
     NST_MODEL_LOG        if set, a file to which every model notice is appended (used by `make run`).
+    NST_OUT              the folder notebooks write their files under (default build/; `runner --out` sets it).
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def offline() -> bool:
 def pick(full, smoke_value):
     """Return `smoke_value` in smoke mode, else `full` (for the notebooks' parameter cells)."""
     return smoke_value if smoke() else full
+
+
+def output_dir(notebook: str) -> Path:
+    """Where notebook `notebook` (e.g. "03") writes its files: NST_OUT (default build/)/<notebook>, plus smoke/ in smoke mode; created."""
+    base = Path(os.environ.get("NST_OUT", "").strip() or BUILD_DIR).expanduser()
+    path = base / notebook / ("smoke" if smoke() else "")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def cache_dir() -> Path:

@@ -16,6 +16,20 @@ def summary_line() -> str:
     return f"TensorFlow {tf.__version__} | {gpu} | {config.describe()}"
 
 
+def precision_line(precision: str = "auto") -> str:
+    """One line for a setup cell: the precision VGG19 computes in here, why, and what it means for the printed numbers."""
+    from helpers import precision as precisions
+
+    if precision != "auto":
+        return f"VGG19 precision: {precisions.resolve(precision)} (set in this notebook)."
+    decision = precisions.choose()
+    meaning = ("bfloat16 keeps about 3 significant digits, so losses printed here differ from a float32 machine's "
+               "in the third digit; cells that show an equivalence pin float32"
+               if decision["choice"] == "bfloat16" else
+               "float32, as in the TF tutorial; a machine with native bfloat16 may print slightly different losses")
+    return f"VGG19 precision: {decision['choice']} ({decision['why']}). That means: {meaning}."
+
+
 def check_environment(load_hub: bool = True) -> dict[str, str]:
     """Report Python, TensorFlow, GPU, VGG19 weights, the Hub model and the paintings, each as 'what and why'."""
     from helpers import images, vgg

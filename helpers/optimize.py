@@ -44,13 +44,15 @@ PRESERVE_COLOR = (None, "luminance", "histogram")
 #: The noise share of init="blend" (the Coursera assignment's noise_ratio).
 NOISE_RATIO = 0.6
 
-#: The TF tutorial's recipe, exactly: pass as transfer(content, style, **TUTORIAL_RECIPE).
+#: The TF tutorial's recipe, exactly: pass as transfer(content, style, **TUTORIAL_RECIPE). The tutorial computes in
+#: float32 (it has no bfloat16), so the recipe pins it: its numbers are the tutorial's on every machine.
 TUTORIAL_RECIPE = {
     "optimizer": "adam",
     **losses.TUTORIAL_WEIGHTS,
     "learning_rate": 0.02,
     "beta_1": 0.99,
     "epsilon": 0.1,
+    "precision": "float32",
 }
 
 #: Course defaults by resolved weights kind ("file" and "packaged" are trained ImageNet VGG19s, treated like "imagenet").

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 
 import numpy as np
+
+
+class HelperHidden(RuntimeError):
+    """Raised when a student's answer calls the course helper that the exercise asks them to write."""
+
+
+@contextlib.contextmanager
+def hidden(module, *names: str):
+    """While a check runs, replace module.<name> for each name by a function that raises HelperHidden."""
+    saved = {n: getattr(module, n) for n in names}
+    short = module.__name__.rsplit(".", 1)[-1]
+
+    def fail_for(name):
+        def fail(*args, **kwargs):
+            raise HelperHidden(f"calls {short}.{name}; write it yourself (the course's version is hidden while the check runs)")
+
+        return fail
+
+    try:
+        for n in names:
+            setattr(module, n, fail_for(n))
+        yield
+    finally:
+        for n, fn in saved.items():
+            setattr(module, n, fn)
 
 
 def report(name: str, problems: list[str]) -> bool:

@@ -15,13 +15,11 @@ hidden, so an answer that only calls the course's helper is reported instead of 
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import tensorflow as tf
 
 from helpers import magenta
-from helpers.check._common import call, compare, report
+from helpers.check._common import HelperHidden, call, compare, hidden, report
 
 _NONE = "returned None: write the function body and `return` the result"
 
@@ -30,30 +28,6 @@ __all__ = ["interpolate", "blend", "blur_style"]
 
 _REF_INTERPOLATE = magenta.interpolate
 _REF_BLEND = magenta.blend
-
-
-class HelperHidden(RuntimeError):
-    """Raised when a student's answer calls the course helper that the exercise asks them to write."""
-
-
-@contextlib.contextmanager
-def _hidden(*names: str):
-    """Replace magenta.<name> by a function that raises HelperHidden while a check runs."""
-    saved = {n: getattr(magenta, n) for n in names}
-
-    def hidden(name):
-        def fail(*args, **kwargs):
-            raise HelperHidden(f"calls magenta.{name}; write the arithmetic yourself")
-
-        return fail
-
-    try:
-        for n in names:
-            setattr(magenta, n, hidden(n))
-        yield
-    finally:
-        for n, fn in saved.items():
-            setattr(magenta, n, fn)
 
 
 def _vectors(n: int, seed: int) -> list[tf.Tensor]:
@@ -79,7 +53,7 @@ def interpolate(fn) -> bool:
     """Check fn(v1, v2, t) == (1 - t) * v1 + t * v2 for t in [0, 1], and a ValueError for t outside; print ✓ or what differs."""
     name = "interpolate"
     v1, v2 = _vectors(2, seed=0)
-    with _hidden("interpolate", "blend"):
+    with hidden(magenta, "interpolate", "blend"):
         for t in (0.0, 0.3, 0.5, 1.0):
             got, error = call(fn, v1, v2, t)
             if error:
@@ -102,7 +76,7 @@ def blend(fn) -> bool:
     """Check fn(vectors, weights) == sum_i w_i v_i, and that weights not summing to 1 raise ValueError."""
     name = "blend"
     vs = _vectors(3, seed=1)
-    with _hidden("interpolate", "blend"):
+    with hidden(magenta, "interpolate", "blend"):
         for weights in ([0.2, 0.3, 0.5], [1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.1, 0.2, 0.7], [0.7, 0.2, 0.1], [0.6, 0.2, 0.2]):
             got, error = call(fn, vs, weights)
             if error:
