@@ -26,6 +26,9 @@ writes the files is :mod:`helpers.compare_cli`.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # the command line used to live here
+    raise SystemExit("helpers.compare is the comparison's library; its command line is: python -m helpers.compare_cli --help")
+
 import dataclasses
 import time
 

@@ -8,6 +8,11 @@ the grid figure is :func:`helpers.viz.comparison_figure`.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # before TensorFlow loads: its C++ start-up log goes to build/logs/, not between the lines of --help
+    from helpers import config as _config
+
+    _config.send_native_log_to(_config.BUILD_DIR / "logs" / "compare_cli.log")
+
 import argparse
 import csv
 import io

@@ -129,6 +129,22 @@ def native_log_to(path):
         os.close(saved)
 
 
+def send_native_log_to(path) -> Path:
+    """From now on, send what native libraries write to file descriptor 2 (TensorFlow's C++ start-up log) to `path`.
+
+    Python's own sys.stderr keeps writing to the terminal; for command lines, before TensorFlow is imported.
+    """
+    import sys
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, encoding=getattr(sys.stderr, "encoding", None) or "utf-8")
+    with open(path, "a", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 2)
+    return path
+
+
 def describe() -> str:
     """One line describing the mode: smoke or full, online or offline, and the cache folder."""
     mode = "smoke" if smoke() else "full"

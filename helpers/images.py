@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import os
 import urllib.request
@@ -215,17 +216,26 @@ def _target_size(height: int, width: int, max_dim: int | None, upscale: bool, mi
     return scaled_size(height, width, max_dim, min_side)
 
 
+def _known_name(source: str) -> str | None:
+    """The example or painting name `source` means, matched case-insensitively (" " and "-" as "_"), or None."""
+    key = source.strip().lower().replace(" ", "_").replace("-", "_")
+    return key if key in EXAMPLES or key in PAINTINGS else None
+
+
 def resolve(source):
     """What a user named -> a Path (example name, painting name, path with ~), or the PIL image / array unchanged."""
     if isinstance(source, str):
-        if source in EXAMPLES:
-            return example_path(source)
-        if source in PAINTINGS:
-            return painting_path(source)
         path = Path(source).expanduser()
+        name = _known_name(source) if not path.exists() else None
+        if name in EXAMPLES:
+            return example_path(name)
+        if name in PAINTINGS:
+            return painting_path(name)
         if not path.exists() and not path.suffix and os.sep not in source and "/" not in source:
+            close = difflib.get_close_matches(source.strip().lower(), [*EXAMPLES, *PAINTINGS], n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise ImageLoadError(
-                f"{source!r}: unknown image name and no such file. Name an example "
+                f"{source!r}: unknown image name and no such file.{hint} Name an example "
                 f"({', '.join(EXAMPLES)}), a painting ({', '.join(PAINTINGS)}), or give the path of an image file."
             )
         return path
@@ -235,11 +245,15 @@ def resolve(source):
 
 
 def name_of(source) -> str:
-    """A short label for what a user named: the example or painting name, a file's stem, or 'PIL image' / 'array'."""
-    if isinstance(source, str) and (source in EXAMPLES or source in PAINTINGS):
-        return source
+    """A short label for what a user named: the example or painting name (also for an example's file), a file's stem, or 'PIL image' / 'array'."""
+    if isinstance(source, str) and _known_name(source) and not Path(source).expanduser().exists():
+        return _known_name(source)
     if isinstance(source, (str, os.PathLike)):
-        return Path(source).expanduser().stem or str(source)
+        path = Path(source).expanduser()
+        for name, (file, _, _) in EXAMPLES.items():  # an example's file is called by the example's name ("cat", not "chelsea")
+            if path.name == Path(file).name and path.resolve() == (config.IMAGES_DIR / file).resolve():
+                return name
+        return path.stem or str(source)
     return "PIL image" if isinstance(source, Image.Image) else "array"
 
 
@@ -266,9 +280,10 @@ def load_img(path_or_image, max_dim: int | None = DEFAULT_MAX_DIM, *, upscale: b
     else:
         raise ImageLoadError(f"<{type(path_or_image).__name__}>: not a path, PIL image or array")
     height, width = arr.shape[:2]
-    if min(height, width) < min_side:
-        raise _fail(source, f"is too small ({width}x{height} px); VGG19 features need at least {min_side} px on each side")
     new_h, new_w = _target_size(height, width, max_dim, upscale, min_side)
+    if min(new_h, new_w) < min_side:
+        raise _fail(source, f"is too small ({width}x{height} px); VGG19 features need at least {min_side} px on each side. "
+                            f"Use a larger image, or enlarge this one as it loads: load_img(..., max_dim={max(256, 2 * min_side)}, upscale=True)")
     image = tf.convert_to_tensor(arr[None], dtype=tf.float32)
     if (new_h, new_w) != (height, width):
         image = tf.image.resize(image, (new_h, new_w), method="bilinear", antialias=True)

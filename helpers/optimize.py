@@ -296,7 +296,8 @@ class _Recorder:
         if progress:
             from helpers.progress import progress_bar
 
-            self.bar = progress_bar(total=total_steps, desc="style transfer", unit="step", leave=True)
+            label = progress if isinstance(progress, str) else "style transfer"
+            self.bar = progress_bar(total=total_steps, desc=label, unit="step", leave=True)
 
     def record(self, image: tf.Tensor, total, parts, *, advance: bool) -> None:
         """Note the loss of `image`; stop on NaN/Inf; update best image, bar and callback."""
@@ -642,7 +643,7 @@ def transfer(
     seed: int = 0,
     callback: Callable | None = None,
     callback_every: int = 10,
-    progress: bool = True,
+    progress: bool | str = True,
     style_blend_weights: Sequence[float] | None = None,
     form: str | None = None,
     layer_weights=None,
@@ -659,7 +660,7 @@ def transfer(
     """Stylise `content` [1, H, W, 3] in [0, 1] with `style` (an image or a list) -> TransferResult (image at the content's size).
 
     `steps` is an int, or one int per scale (a list, tuple or array); Adam's `epsilon` defaults to ADAM_EPSILON[form];
-    `callback(step, image, losses)` is called every `callback_every` steps.
+    `callback(step, image, losses)` is called every `callback_every` steps; `progress` shows a bar (a string labels it).
     Ctrl-C (KeyboardInterrupt) returns the best image so far; a NaN/Inf loss returns the last good image.
     `precision` is the precision VGG19 computes in: "float32", "bfloat16", or "auto" (bfloat16 only where this machine
     runs it faster; measured once, see helpers.precision); the losses are always computed and recorded in float32.

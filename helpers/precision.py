@@ -116,15 +116,9 @@ def _decide(record: dict) -> dict:
     return record
 
 
-def choose(refresh: bool = False) -> dict:
-    """The decision behind "auto": {'choice', 'why', 'seconds', 'side', 'ratio', 'flags', 'source'}; measured once per machine."""
+def measured(refresh: bool = False) -> dict:
+    """This machine's timed VGG19 pass in each precision, with the choice it implies; measured once, kept in the cache."""
     global _DECISION
-    forced = os.environ.get("NST_PRECISION", "").strip().lower()
-    if forced and forced != "auto":
-        if forced not in ("float32", "bfloat16"):
-            raise ValueError(f"NST_PRECISION={forced!r}: use float32, bfloat16 or auto")
-        return {"choice": forced, "why": f"NST_PRECISION={forced} is set",
-                "source": "the environment variable NST_PRECISION decides; nothing was measured"}
     if _DECISION is not None and not refresh:
         return _DECISION
     key = _machine_key()
@@ -144,6 +138,17 @@ def choose(refresh: bool = False) -> dict:
         record = dict(record, source=f"measured just now, kept in {path}")
     _DECISION = _decide(record)
     return _DECISION
+
+
+def choose(refresh: bool = False) -> dict:
+    """The decision behind "auto": {'choice', 'why', 'seconds', 'side', 'ratio', 'flags', 'source'}; NST_PRECISION overrides it."""
+    forced = os.environ.get("NST_PRECISION", "").strip().lower()
+    if forced and forced != "auto":
+        if forced not in ("float32", "bfloat16"):
+            raise ValueError(f"NST_PRECISION={forced!r}: use float32, bfloat16 or auto")
+        return {"choice": forced, "why": f"NST_PRECISION={forced} is set",
+                "source": "the environment variable NST_PRECISION decides; nothing was measured"}
+    return measured(refresh)
 
 
 def resolve(precision: str = "auto") -> str:

@@ -4,6 +4,7 @@
     NST_SMOKE=1 python -m helpers.runner     # the quick pass
     python -m helpers.runner notebooks/01_theory_content_and_style.ipynb
     python -m helpers.runner notebooks/03_hand_built_vgg19_optimizer.ipynb -p CONTENT=~/me.jpg -p STYLE=starry_night
+        # -> build/runs/CONTENT-me_STYLE-starry_night/, so the full run in build/ is never overwritten
 
 Each notebook gets one line that shows its progress and ends with its status and time. What the kernel writes
 straight to its error stream (TensorFlow's C++ start-up log, Jupyter's transport warning) goes to build/logs/;
@@ -90,6 +91,8 @@ def execute_notebook(path, out_dir=None, smoke: bool | None = None, timeout: int
         env["NST_SMOKE"] = "1" if smoke else "0"
     if model_log is not None:
         env["NST_MODEL_LOG"] = str(model_log)
+    if out_dir is not None:  # everything the notebook writes goes there too (config.output_dir)
+        env["NST_OUT"] = str(Path(out_dir).resolve())
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
 
@@ -200,6 +203,14 @@ class _ProgressLine:
             self.stream.flush()
 
 
+def default_out_dir(parameters: dict) -> Path:
+    """Where a run goes unless --out says: build/, build/smoke/ in smoke mode, build/runs/<parameters>/ with -p values."""
+    if parameters:
+        slug = "_".join(f"{k}-{Path(str(v)).stem if isinstance(v, str) else v}" for k, v in parameters.items())
+        return config.BUILD_DIR / "runs" / (re.sub(r"[^A-Za-z0-9_.-]+", "-", slug).strip("-")[:80] or "parameters")
+    return config.BUILD_DIR / "smoke" if config.smoke() else config.BUILD_DIR
+
+
 def _parse_parameter(text: str) -> tuple[str, object]:
     """NAME=VALUE from the command line; VALUE is a Python literal if it parses as one, else a string."""
     name, sep, value = text.partition("=")
@@ -220,7 +231,9 @@ def main(argv=None) -> int:
     """Command line: execute notebooks into build/, one progress line each, then a summary of times and models."""
     parser = argparse.ArgumentParser(description="Execute the course notebooks headless into build/.")
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all, in order)")
-    parser.add_argument("--out", type=Path, default=config.BUILD_DIR, help="output folder (default: build/)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for the executed notebooks, their HTML and every file they write (default: build/; "
+                             "build/smoke/ in smoke mode; build/runs/<parameters>/ when -p is given)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds a single cell may take (default 1800)")
     parser.add_argument("-p", "--param", action="append", default=[], type=_parse_parameter, metavar="NAME=VALUE",
                         help="set a parameter after each notebook's parameters cell, e.g. -p CONTENT=~/me.jpg (repeatable)")
@@ -230,10 +243,11 @@ def main(argv=None) -> int:
     if missing:
         parser.error(f"no such notebook: {', '.join(map(str, missing))}")
     parameters = dict(args.param)
+    args.out = args.out or default_out_dir(parameters)
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "models_used.jsonl"
     log.unlink(missing_ok=True)
-    print(f"Running {len(paths)} notebook(s); {config.describe()}", flush=True)
+    print(f"Running {len(paths)} notebook(s) into {args.out}; {config.describe()}", flush=True)
     if parameters:
         print("Parameters: " + ", ".join(f"{k}={v!r}" for k, v in parameters.items()), flush=True)
     failures, total = [], 0.0

@@ -398,3 +398,13 @@ def test_hub_method_warms_up_then_reports_the_median_of_repeats():
 def test_describe_stop_does_not_repeat_optimize_wording():
     text = compare.describe_stop("lbfgs stopped early: after 3 of 10 iterations: ABNORMAL", 3, 10, "ABNORMAL_TERMINATION_IN_LNSRCH")
     assert text == "stopped early after 3 of 10 steps: ABNORMAL_TERMINATION_IN_LNSRCH"
+
+
+def test_command_line_help_is_clean_and_the_old_name_points_to_it(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a reader runs it
+    helped = subprocess.run([sys.executable, "-m", "helpers.compare_cli", "--help"], capture_output=True, text=True,
+                            timeout=120, cwd=config.ROOT, env=env)
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: python -m helpers.compare_cli")
+    assert "absl" not in helped.stderr + helped.stdout and "cuda" not in (helped.stderr + helped.stdout).lower()
+    old = subprocess.run([sys.executable, "-m", "helpers.compare"], capture_output=True, text=True, timeout=120, cwd=config.ROOT)
+    assert old.returncode != 0 and "python -m helpers.compare_cli" in old.stderr

@@ -445,3 +445,25 @@ def test_check_image_is_the_one_set_of_rules():
         images.check_image(tf.zeros([1, 20, 30, 3]), min_side=32)
     with pytest.raises(ImageLoadError, match="must be float in \\[0, 1\\] or uint8"):
         images.check_image(np.zeros((20, 30, 3), np.int64))
+
+
+def test_names_match_case_insensitively_and_unknown_ones_get_a_suggestion():
+    assert images.resolve("Astronaut") == images.example_path("astronaut")
+    assert images.name_of("Grace Hopper") == "grace_hopper"
+    with pytest.raises(images.ImageLoadError, match=r"Did you mean 'starry_night'\?"):
+        images.load_img("starry_nite")
+    with pytest.raises(images.ImageLoadError, match="unknown image name") as err:
+        images.load_img("zzzz")
+    assert "Did you mean" not in str(err.value)
+
+
+def test_an_example_file_is_labelled_by_its_example_name():
+    assert images.name_of(images.example_path("cat")) == "cat"
+    assert images.name_of(str(images.example_path("cat"))) == "cat"
+
+
+def test_a_too_small_image_says_what_to_do_and_upscale_does_it():
+    tiny = np.zeros((20, 24, 3), np.uint8)
+    with pytest.raises(images.ImageLoadError, match=r"upscale=True"):
+        images.load_img(tiny)
+    assert images.load_img(tiny, max_dim=64, upscale=True).shape == (1, 53, 64, 3)

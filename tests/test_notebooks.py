@@ -12,7 +12,7 @@ from helpers import runner
 NOTEBOOKS = runner.notebook_paths()
 IDS = [p.name for p in NOTEBOOKS]
 #: The notebooks whose optimiser or measurements use VGG19 features (they must run on trained ImageNet weights).
-VGG_NOTEBOOKS = ("01", "03", "04", "05")
+VGG_NOTEBOOKS = ("01", "03", "04", "05", "06")
 NAV = re.compile(r"\[Contents\]\(\.\./README\.md(#[^)]*)?\)")
 
 
@@ -67,8 +67,12 @@ def test_follows_the_skeleton(path):
 
 
 @pytest.mark.notebook
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_runs_in_smoke_mode(path, tmp_path):
+def test_runs_in_smoke_mode(path, precision, tmp_path, monkeypatch):
+    # Machines differ: where precision="auto" picks bfloat16, every number moves. Both precisions must run, and every
+    # cell that shows an equivalence pins float32 itself.
+    monkeypatch.setenv("NST_PRECISION", precision)
     log = tmp_path / "models.jsonl"
     # the kernel's own stderr (TensorFlow's C++ start-up lines, Jupyter's transport warning) goes to a file, not the report
     nb, seconds = runner.execute_notebook(path, smoke=True, timeout=600, model_log=log, kernel_log=tmp_path / "kernel.log")
@@ -87,6 +91,8 @@ def test_runs_in_smoke_mode(path, tmp_path):
     assert not fallback, f"{path.name} fell back to random VGG19 weights: {fallback}"
     if path.name[:2] in VGG_NOTEBOOKS:
         assert any(m.startswith("ImageNet VGG19") for m in vgg_notices), f"{path.name} did not use trained VGG19: {vgg_notices}"
+        printed = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", []))
+        assert f"VGG19 precision: {precision}" in printed, "the setup cell must say which precision VGG19 computes in"
     print(f"{path.name}: {seconds:.1f} s in smoke mode")
 
 

@@ -83,3 +83,21 @@ def test_injection_needs_a_parameters_cell():
 
     with pytest.raises(ValueError, match="no cell tagged 'parameters'"):
         runner.inject_parameters(nb, {"x": 2})
+
+
+def test_everything_a_notebook_writes_goes_to_out(tmp_path):
+    nb = _write(tmp_path / "09_writes.ipynb",
+                "from helpers import config\n(config.output_dir('09') / 'result.txt').write_text('made here')")
+    out = tmp_path / "elsewhere"
+    runner.execute_notebook(nb, out, smoke=True, timeout=120, kernel_log=tmp_path / "k.log")
+    assert (out / "09" / "smoke" / "result.txt").read_text() == "made here", "smoke runs write to a smoke subfolder of --out"
+    assert (out / "notebooks" / "09_writes.ipynb").is_file()
+
+
+def test_default_output_folders_keep_runs_apart(monkeypatch):
+    monkeypatch.delenv("NST_SMOKE", raising=False)
+    assert runner.default_out_dir({}) == runner.config.BUILD_DIR
+    own = runner.default_out_dir({"CONTENT": "~/Pictures/my dog.jpg", "STYLE": "starry_night"})
+    assert own.parent == runner.config.BUILD_DIR / "runs" and own.name == "CONTENT-my-dog_STYLE-starry_night"
+    monkeypatch.setenv("NST_SMOKE", "1")
+    assert runner.default_out_dir({}) == runner.config.BUILD_DIR / "smoke"
