@@ -21,13 +21,16 @@ def precision_line(precision: str = "auto") -> str:
     from helpers import precision as precisions
 
     if precision != "auto":
-        return f"VGG19 precision: {precisions.resolve(precision)} (set in this notebook)."
-    decision = precisions.choose()
-    meaning = ("bfloat16 keeps about 3 significant digits, so losses printed here differ from a float32 machine's "
-               "in the third digit; cells that show an equivalence pin float32"
-               if decision["choice"] == "bfloat16" else
-               "float32, as in the TF tutorial; a machine with native bfloat16 may print slightly different losses")
-    return f"VGG19 precision: {decision['choice']} ({decision['why']}). That means: {meaning}."
+        choice, why = precisions.resolve(precision), "set in this notebook"
+    else:
+        decision = precisions.choose()
+        choice, why = decision["choice"], decision["why"]
+    if choice == "bfloat16":
+        meaning = ("In bfloat16 VGG19 keeps about 3 significant digits, so the losses printed here differ from a float32 machine's "
+                   "from the third digit on; cells that show an equivalence compute in float32")
+    else:
+        meaning = "The numbers printed here are float32's, as in the TF tutorial; a machine that chose bfloat16 prints slightly different ones"
+    return f"VGG19 precision: {choice} ({why}). {meaning}."
 
 
 def estimate_line(steps_at: dict, extra_seconds: float = 0.0, what: str = "this notebook") -> str:
@@ -51,6 +54,7 @@ def check_environment(load_hub: bool = True) -> dict[str, str]:
         "GPU": ", ".join(g.name for g in gpus) if gpus else "none: everything runs on the CPU",
         "Settings": config.describe(),
         "VGG19 weights": vgg.resolve_weights("auto")[2],
+        "VGG19 precision": precision_line().removeprefix("VGG19 precision: "),
     }
     if load_hub:
         from helpers import hub
