@@ -286,6 +286,11 @@ def test_progress_bar_and_callback(pair32, capsys):
     assert "style transfer" in capsys.readouterr().err
 
 
+def _own_tv(image):
+    """The total variation written out, as the exercise asks."""
+    return tf.reduce_sum(tf.abs(image[:, 1:] - image[:, :-1])) + tf.reduce_sum(tf.abs(image[:, :, 1:] - image[:, :, :-1]))
+
+
 def _student_step(tv_weight=None, clip=True, content_weight=1e4):
     """A train_step as the exercise asks for it (optionally with a mistake)."""
 
@@ -293,7 +298,7 @@ def _student_step(tv_weight=None, clip=True, content_weight=1e4):
         with tf.GradientTape() as tape:
             loss = losses.style_content_loss(extractor(image), style_targets, content_targets, 1e-2, content_weight)
             if tv is not None:
-                loss += tv * tf.image.total_variation(image)
+                loss += tv * _own_tv(image)
         grad = tape.gradient(loss, image)
         opt.apply_gradients([(grad, image)])
         if clip:
@@ -310,13 +315,19 @@ def test_exercise_checks_pass_and_fail(capsys):
     assert not check.train_step(_student_step(content_weight=1e3))
     assert check.train_step_with_tv(_student_step())
     assert not check.train_step_with_tv(lambda *args: _student_step()(*args[:5]))
-    assert check.total_variation_loss(lambda im: tf.reduce_sum(tf.image.total_variation(im)))
+    assert check.total_variation_loss(_own_tv)
+    assert not check.total_variation_loss(lambda im: tf.reduce_sum(tf.image.total_variation(im))), "a call of TF's version is hidden"
+    assert not check.total_variation_loss(lambda im: losses.total_variation_loss(im)), "so is the course's"
+    assert not check.total_variation_loss(losses.total_variation_loss), "and the course's function itself is no answer"
+    assert tf.image.total_variation is not None and losses.total_variation_loss(tf.zeros((1, 4, 4, 3))) == 0, "both come back"
+
     def mean_tv(im):
         return tf.reduce_mean(tf.abs(im[:, 1:] - im[:, :-1])) + tf.reduce_mean(tf.abs(im[:, :, 1:] - im[:, :, :-1]))
 
     assert not check.total_variation_loss(mean_tv)
     out = capsys.readouterr().out
     assert "✓ train_step" in out and "✗ total_variation_loss" in out and "mean" in out
+    assert "write it yourself" in out
 
 
 def test_a_zero_weight_term_is_skipped_and_the_model_stops_early(pair32, monkeypatch):

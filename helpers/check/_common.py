@@ -12,9 +12,16 @@ class HelperHidden(RuntimeError):
     """Raised when a student's answer calls the course helper that the exercise asks them to write."""
 
 
+#: The course's functions hidden by the checks running now (an answer may not be one of them).
+_HIDDEN: dict = {}
+
+
 @contextlib.contextmanager
 def hidden(module, *names: str):
-    """While a check runs, replace module.<name> for each name by a function that raises HelperHidden."""
+    """While a check runs, replace module.<name> for each name by a function that raises HelperHidden.
+
+    Handing in the course's function itself as the answer (``check.x(losses.x)``) is refused the same way by `call`.
+    """
     saved = {n: getattr(module, n) for n in names}
     short = module.__name__.rsplit(".", 1)[-1]
 
@@ -27,10 +34,12 @@ def hidden(module, *names: str):
     try:
         for n in names:
             setattr(module, n, fail_for(n))
+            _HIDDEN[id(saved[n])] = f"{short}.{n}"
         yield
     finally:
         for n, fn in saved.items():
             setattr(module, n, fn)
+            _HIDDEN.pop(id(fn), None)
 
 
 def report(name: str, problems: list[str]) -> bool:
@@ -46,6 +55,8 @@ def report(name: str, problems: list[str]) -> bool:
 
 def call(fn, *args, **kwargs):
     """Call the student's function; return (result, None) or (None, a one-line description of the error)."""
+    if id(fn) in _HIDDEN:
+        return None, f"is the course's own {_HIDDEN[id(fn)]}; write it yourself (the course's version is hidden while the check runs)"
     try:
         return fn(*args, **kwargs), None
     except Exception as exc:  # noqa: BLE001 - any error in student code is reported, not raised

@@ -1,11 +1,18 @@
-"""Exercise checks for notebook 03 (the hand-built VGG19 optimizer): train_step, total-variation loss."""
+"""Exercise checks for notebook 03 (the hand-built VGG19 optimizer): train_step, total-variation loss.
+
+While a student's function runs, the course's own total variation (``losses.total_variation_loss``, and TensorFlow's
+``tf.image.total_variation``) is hidden, so an answer that only calls it is reported instead of accepted.
+"""
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 import tensorflow as tf
 
-from helpers.check._common import call, compare, report
+from helpers import losses
+from helpers.check._common import call, compare, hidden, report
 
 __all__ = ["train_step", "train_step_with_tv", "total_variation_loss"]
 
@@ -41,13 +48,21 @@ def _run_student(fn, steps: int, tv_weight: float | None):
     found = []
     for _ in range(steps):
         args = (image, extractor, opt, style_targets, content_targets)
-        loss, error = call(fn, *args) if tv_weight is None else call(fn, *args, tv_weight)
+        with _tv_hidden():
+            loss, error = call(fn, *args) if tv_weight is None else call(fn, *args, tv_weight)
         if error:
             return None, error
         if loss is not None and np.asarray(loss).size != 1:
             return None, f"returned a loss of shape {np.asarray(loss).shape}; return one number (the total loss)"
         found.append((tf.identity(image).numpy(), None if loss is None else float(np.asarray(loss).reshape(-1)[0])))
     return found, None
+
+
+@contextlib.contextmanager
+def _tv_hidden():
+    """Hide the course's and TensorFlow's total variation while a student's function runs."""
+    with hidden(losses, "total_variation_loss"), hidden(tf.image, "total_variation"):
+        yield
 
 
 def _reference(steps: int, tv_weight: float):
@@ -83,7 +98,7 @@ def _check_step(name, fn, tv_weight):
         if diff:
             problems.append("after one step the image differs from the reference: " + diff[0])
             if tv_weight:
-                problems.append(f"is the TV term tv_weight * tf.image.total_variation(image) (tv_weight={tv_weight})?")
+                problems.append(f"is the TV term tv_weight * my_total_variation_loss(image) (tv_weight={tv_weight})?")
             else:
                 problems.append("is the loss style_content_loss(outputs, style_targets, content_targets) with the default weights, and no TV term?")
     want_losses = ref.history["total"][:steps]
@@ -109,7 +124,8 @@ def total_variation_loss(fn) -> bool:
     """Check fn(image [B, H, W, 3]) -> scalar: the sum of absolute differences between neighbouring pixels."""
     rng = np.random.default_rng(1)
     image = tf.constant(rng.uniform(size=(1, 9, 7, 3)), tf.float32)
-    got, error = call(fn, image)
+    with _tv_hidden():
+        got, error = call(fn, image)
     if error:
         return report("total_variation_loss", [error])
     want = tf.reduce_sum(tf.image.total_variation(image)).numpy()
