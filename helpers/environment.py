@@ -73,10 +73,42 @@ def has_widgets() -> bool:
     return importlib.util.find_spec("ipywidgets") is not None
 
 
-def widget_front_end() -> bool:
-    """True when the kernel is attached to a front end that shows widgets: Jupyter Lab or Notebook, VS Code, or Colab."""
+def front_end_name() -> str | None:
+    """The front end this kernel is attached to that shows widgets: "JupyterLab or Notebook", "VS Code", "Colab", or None."""
     import os
     import sys
 
     # Jupyter sets JPY_SESSION_NAME for its kernels; VS Code sets VSCODE_* variables; Colab has its own module.
-    return bool(os.environ.get("JPY_SESSION_NAME")) or any(k.startswith("VSCODE_") for k in os.environ) or "google.colab" in sys.modules
+    if os.environ.get("JPY_SESSION_NAME"):
+        return "JupyterLab or Notebook"
+    if any(k.startswith("VSCODE_") for k in os.environ):
+        return "VS Code"
+    return "Colab" if "google.colab" in sys.modules else None
+
+
+def widget_front_end() -> bool:
+    """True when the kernel is attached to a front end that shows widgets: Jupyter Lab or Notebook, VS Code, or Colab."""
+    return front_end_name() is not None
+
+
+PLAYGROUND_SETTINGS = ("auto", "live", "static")
+
+
+def playground_choice(setting: str = "auto", smoke: bool | None = None) -> tuple[bool, str]:
+    """Whether notebook 02's playground draws live sliders (True) or a static strip (False), and the reason in words."""
+    if setting not in PLAYGROUND_SETTINGS:
+        raise ValueError(f"PLAYGROUND = {setting!r}: use one of {', '.join(map(repr, PLAYGROUND_SETTINGS))}")
+    smoke = config.smoke() if smoke is None else smoke
+    front = front_end_name()
+    if setting == "static":
+        return False, "PLAYGROUND = 'static'"
+    if not has_widgets():
+        return False, "the ipywidgets package is not installed"
+    if setting == "live":
+        return True, "PLAYGROUND = 'live'"
+    if smoke:
+        seen = f"; {front} was detected" if front else ""
+        return False, f"smoke mode always draws the static strip{seen}"
+    if front is None:
+        return False, "no front end that shows widgets was detected"
+    return True, f"{front} detected"

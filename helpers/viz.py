@@ -63,11 +63,13 @@ def feature_grid(features: dict, channels: int | dict = 6, size: float = 1.6, su
 
 def gram_heatmaps(grams, titles=None, max_channels: int | None = None, size: float = 3.4, suptitle: str | None = None,
                   cmap: str = "magma", gamma: float = 0.5, symmetric: bool = False,
-                  label: str = "G[c, d]"):
+                  label: str = "G[c, d]", percentile: float | None = None):
     """Show Gram matrices ([1, C, C] or [C, C]) side by side on one colour scale with labelled axes.
 
     Non-negative matrices use a power-law scale (colour ~ value**gamma); with `symmetric=True` (or any negative entry)
     the scale is linear, and `symmetric` centres it on zero (-m .. m), for centred Gram matrices and a diverging cmap.
+    `percentile` (e.g. 99) sets the limits at that percentile of |value| over all matrices instead of the extreme, so
+    one outlier cannot wash out the rest; the entries beyond saturate, and the colour bar's label says so.
     """
     plt = _plt()
     from matplotlib.colors import PowerNorm
@@ -75,15 +77,22 @@ def gram_heatmaps(grams, titles=None, max_channels: int | None = None, size: flo
     mats = [_squeeze_batch(g, f"gram {i}", 2) for i, g in enumerate(grams)]
     if not mats:
         raise ValueError("gram_heatmaps: no Gram matrices given")
+    if percentile is not None and not 0 < percentile <= 100:
+        raise ValueError(f"gram_heatmaps: percentile must be in (0, 100], got {percentile}")
     if max_channels:
         mats = [m[:max_channels, :max_channels] for m in mats]
     titles = list(titles) if titles is not None else [None] * len(mats)
     if len(titles) != len(mats):
         raise ValueError(f"gram_heatmaps: {len(mats)} matrices but {len(titles)} titles")
-    vmax = max(float(m.max()) for m in mats)
-    vmin = min(0.0, min(float(m.min()) for m in mats))
+    magnitudes = np.abs(np.concatenate([m.ravel() for m in mats]))
+    if percentile is not None:
+        top = float(np.percentile(magnitudes, percentile)) or float(magnitudes.max())
+    else:
+        top = float(magnitudes.max())
+    vmax = min(max(float(m.max()) for m in mats), top)
+    vmin = max(min(0.0, min(float(m.min()) for m in mats)), -top)
     if symmetric:
-        vmax = max(float(np.abs(m).max()) for m in mats) or 1.0
+        vmax = top or 1.0
         vmin = -vmax
     norm = PowerNorm(gamma, vmin=vmin, vmax=vmax) if vmin >= 0 and gamma != 1 and not symmetric else None
     fig, axes = plt.subplots(1, len(mats), figsize=(size * len(mats) + 1.0, size + 0.4), squeeze=False, layout="constrained")
@@ -94,7 +103,12 @@ def gram_heatmaps(grams, titles=None, max_channels: int | None = None, size: flo
         ax.set_ylabel("channel c")
         if title:
             ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=list(axes[0]), shrink=0.85, label=label + (f" (colour ~ value^{gamma:g})" if norm else ""))
+    clipped = percentile is not None and top < float(magnitudes.max())
+    extend = ("both" if vmin < 0 else "max") if clipped else "neither"
+    text = label + (f" (colour ~ value^{gamma:g})" if norm else "")
+    if clipped:
+        text += f"\ncolour saturates beyond the\n{percentile:g}th percentile of |value|"
+    fig.colorbar(image, ax=list(axes[0]), shrink=0.85, label=text, extend=extend)
     if suptitle:
         fig.suptitle(suptitle)
     return fig

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import check, config, losses
+from helpers import check, config, losses, vgg
 from helpers.check import solutions_theory as solutions
 from helpers.check import theory
 
@@ -23,6 +23,10 @@ def _unnormalised(x):
 
 def _locations(x):
     return tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
+
+
+# The model answers, held before any check hides them: the wrong answers below are built from right ones.
+_answer_gram, _answer_style = solutions.gram_matrix, solutions.style_loss
 
 
 # ----------------------------------------------------------------------------- the checks are exported
@@ -39,15 +43,50 @@ def test_checks_are_exported():
 
 @pytest.mark.parametrize("name", ["gram_matrix", "content_loss", "style_loss"])
 def test_solution_passes(name, capsys):
-    assert getattr(check, name)(getattr(solutions, name)) is True
+    answer = getattr(solutions, name)   # held before the check hides the model answers, as a student's own code would be
+    assert getattr(check, name)(lambda *args: answer(*args)) is True
     assert "✓" in capsys.readouterr().out
 
 
-def test_helper_losses_pass_as_answers():
-    """The course's own losses, called the way the exercise describes, are accepted too."""
-    assert check.gram_matrix(losses.gram_matrix)
-    assert check.content_loss(lambda f, p: losses.content_loss(f, p, form="paper"))
-    assert check.style_loss(lambda f, p: losses.style_layer_loss(losses.gram_matrix(f), losses.gram_matrix(p), form="paper"))
+@pytest.mark.parametrize("checker, function, hidden_name", [
+    (check.gram_matrix, losses.gram_matrix, "losses.gram_matrix"),
+    (check.gram_matrix, solutions.gram_matrix, "solutions_theory.gram_matrix"),
+    (check.content_loss, losses.content_loss, "losses.content_loss"),
+    (check.style_loss, solutions.style_loss, "solutions_theory.style_loss"),
+])
+def test_handing_in_the_course_function_itself_fails(checker, function, hidden_name, capsys):
+    # losses.gram_matrix is also vgg.gram_matrix (one function, two names): either name may be reported
+    _expect_false(checker, function, capsys, "is the course's own", hidden_name.split(".")[1], "write it yourself")
+
+
+# ----------------------------------------------------------------------------- an answer that calls the course's code
+
+
+@pytest.mark.parametrize("checker, answer, hidden_name", [
+    (check.gram_matrix, lambda x: losses.gram_matrix(x), "losses.gram_matrix"),
+    (check.gram_matrix, lambda x: vgg.gram_matrix(x), "vgg.gram_matrix"),
+    (check.gram_matrix, lambda x: solutions.gram_matrix(x), "solutions_theory.gram_matrix"),
+    (check.content_loss, lambda f, p: losses.content_loss(f, p, form="paper"), "losses.content_loss"),
+    (check.style_loss, lambda f, p: losses.style_layer_loss(solutions._unnormalised_gram(f) / _locations(f),
+                                                           solutions._unnormalised_gram(p) / _locations(p), form="paper"),
+     "losses.style_layer_loss"),
+    (check.style_loss, lambda f, p: losses.style_loss({"l": losses.gram_matrix(f)}, {"l": losses.gram_matrix(p)}, form="paper"),
+     "losses.gram_matrix"),
+])
+def test_an_answer_that_calls_the_course_helper_fails(checker, answer, hidden_name, capsys):
+    """While a check runs, the course's own functions are hidden: calling one is reported by name, not accepted."""
+    out = _expect_false(checker, answer, capsys, f"calls {hidden_name}", "write it yourself")
+    assert "line " not in out, "the hidden helper's message should not carry a traceback position"
+
+
+def test_the_helpers_are_back_after_a_check(capsys):
+    """Hiding lasts only while the student's function runs, also when the check fails."""
+    check.gram_matrix(lambda x: losses.gram_matrix(x))
+    x = tf.ones((1, 2, 2, 3))
+    np.testing.assert_allclose(losses.gram_matrix(x).numpy(), np.ones((1, 3, 3)))
+    np.testing.assert_allclose(vgg.gram_matrix(x).numpy(), np.ones((1, 3, 3)))
+    np.testing.assert_allclose(solutions.gram_matrix(x).numpy(), np.ones((1, 3, 3)))
+    assert float(losses.content_loss(x, x, form="paper")) == 0.0
 
 
 def test_numpy_answers_pass():
@@ -110,7 +149,7 @@ def test_gram_not_symmetric_fails(capsys):
 
 
 def test_gram_missing_batch_axis_fails(capsys):
-    _expect_false(check.gram_matrix, lambda x: solutions.gram_matrix(x)[0], capsys, "batch axis")
+    _expect_false(check.gram_matrix, lambda x: _answer_gram(x)[0], capsys, "batch axis")
 
 
 def test_gram_that_raises_fails(capsys):
@@ -160,22 +199,25 @@ def test_style_normalised_twice_fails(capsys):
     def wrong(f, p):
         n = tf.cast(tf.shape(f)[3], tf.float32)
         m = _locations(f)
-        return tf.reduce_sum(tf.square(solutions.gram_matrix(f) - solutions.gram_matrix(p))) / (4 * n**2 * m**2)
+        return tf.reduce_sum(tf.square(_answer_gram(f) - _answer_gram(p))) / (4 * n**2 * m**2)
 
     _expect_false(check.style_loss, wrong, capsys, "1/M^2")
 
 
 def test_style_missing_quarter_fails(capsys):
-    _expect_false(check.style_loss, lambda f, p: 4.0 * solutions.style_loss(f, p), capsys, "1/4")
+    _expect_false(check.style_loss, lambda f, p: 4.0 * _answer_style(f, p), capsys, "1/4")
 
 
 def test_style_tutorial_mean_fails(capsys):
-    """The TF tutorial's per-layer mean is a different normalisation, so it is not the paper's E_l."""
-    _expect_false(check.style_loss, lambda f, p: losses.style_layer_loss(losses.gram_matrix(f), losses.gram_matrix(p), form="mean"), capsys)
+    """The TF tutorial's per-layer mean of (G - A)^2 over normalised Grams is 4 E_l: the paper's 1/4 is missing."""
+    def tutorial_mean(f, p):
+        return tf.reduce_mean(tf.square(_answer_gram(f) - _answer_gram(p)))
+
+    _expect_false(check.style_loss, tutorial_mean, capsys, "1/4")
 
 
 def test_style_channels_squared_missing_fails(capsys):
-    _expect_false(check.style_loss, lambda f, p: tf.cast(tf.shape(f)[3], tf.float32) ** 2 * solutions.style_loss(f, p), capsys, "N^2")
+    _expect_false(check.style_loss, lambda f, p: tf.cast(tf.shape(f)[3], tf.float32) ** 2 * _answer_style(f, p), capsys, "N^2")
 
 
 # ----------------------------------------------------------------------------- the notebook's teaching code

@@ -74,6 +74,31 @@ def test_gram_heatmaps_symmetric_scale_for_centred_grams():
     assert any(ax.get_ylabel() == "centred" for ax in fig.axes if ax not in heat)
 
 
+def test_gram_heatmaps_percentile_keeps_one_outlier_from_setting_the_scale():
+    rng = np.random.default_rng(0)
+    g = rng.normal(0.0, 1.0, (20, 20))
+    g = (g + g.T) / 2
+    g[3, 3] = 1000.0  # one outlier, as the centred Gram of a strongly varying channel has
+    fig = viz.gram_heatmaps([g], ["a"], symmetric=True, cmap="RdBu_r", label="centred", percentile=99)
+    heat = next(ax for ax in fig.axes if ax.get_title() == "a")
+    top = float(np.percentile(np.abs(g), 99))
+    assert (heat.images[0].norm.vmin, heat.images[0].norm.vmax) == pytest.approx((-top, top))
+    assert top < 10, "the limit must come from the bulk of the entries, not the outlier"
+    bar = next(ax for ax in fig.axes if ax is not heat)
+    assert "centred" in bar.get_ylabel() and "99th percentile" in bar.get_ylabel() and "saturates" in bar.get_ylabel()
+
+
+def test_gram_heatmaps_percentile_on_a_power_scale_and_without_outliers():
+    g = np.arange(16, dtype=np.float32).reshape(4, 4)
+    fig = viz.gram_heatmaps([g], ["a"], percentile=50)
+    heat = next(ax for ax in fig.axes if ax.get_title() == "a")
+    assert heat.images[0].norm.vmax == pytest.approx(np.percentile(g, 50))
+    flat = viz.gram_heatmaps([np.ones((3, 3))], ["b"], percentile=99)   # nothing beyond the limit: no note
+    assert not any("percentile" in ax.get_ylabel() for ax in flat.axes)
+    with pytest.raises(ValueError, match="percentile"):
+        viz.gram_heatmaps([g], percentile=0)
+
+
 def test_image_grid_titles_and_labels():
     img = np.full((1, 8, 8, 3), 0.5, np.float32)
     fig = viz.image_grid([[img, (img, "own title")], [img]], row_labels=["r1", "r2"], col_titles=["c1", "c2"])

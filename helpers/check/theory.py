@@ -11,20 +11,45 @@ What the student's functions take and return (the exercise text in the notebook 
   (helpers.losses.style_layer_loss of the normalised Grams with form="paper").
 
 Each check calls the function on random inputs of a few shapes, prints ✓ or what differs, and returns True/False.
+While the student's function runs, the course's own versions (``helpers.losses.gram_matrix``, ``content_loss``,
+``style_layer_loss``, ``style_loss``, ``style_content_loss``, ``helpers.vgg.gram_matrix`` and the model answers in
+``helpers.check.solutions_theory``) are hidden, so an answer that only calls one of them is reported, not accepted.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import tensorflow as tf
 
-from helpers import losses
-from helpers.check._common import call, compare, report
+from helpers import losses, vgg
+from helpers.check import solutions_theory
+from helpers.check._common import call, compare, hidden, report
 
 __all__ = ["gram_matrix", "content_loss", "style_loss"]
 
 #: Feature shapes [1, H, W, C] the checks use: H != W and H*W != C, so a wrong axis or factor shows.
 SHAPES = [(1, 6, 5, 4), (1, 4, 7, 3), (1, 3, 3, 8)]
+
+
+@contextlib.contextmanager
+def _course_hidden():
+    """Hide the course's Gram matrix and losses (and the model answers) while the student's function runs."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(hidden(losses, "gram_matrix", "content_loss", "style_layer_loss", "style_loss", "style_content_loss"))
+        stack.enter_context(hidden(vgg, "gram_matrix"))
+        stack.enter_context(hidden(solutions_theory, *solutions_theory.__all__))
+        yield
+
+
+def _run(fn, *args):
+    """The student's fn(*args) with the course's versions hidden: (result, None) or (None, what went wrong)."""
+    with _course_hidden():
+        got, error = call(fn, *args)
+    if error and "HelperHidden: " in error:
+        error = error.split("HelperHidden: ", 1)[1].split(" (line ", 1)[0]
+    return got, error
 
 
 def _features(shape, seed: int) -> tf.Tensor:
@@ -75,10 +100,10 @@ def gram_matrix(fn) -> bool:
     for k, shape in enumerate(SHAPES):
         _, height, width, channels = shape
         x = _features(shape, seed=k)
-        got, error = call(fn, x)
+        want = losses.gram_matrix(x).numpy()
+        got, error = _run(fn, x)
         if error:
             return report(name, [f"for input of shape {list(shape)} it {error}"])
-        want = losses.gram_matrix(x).numpy()
         arr = _as_array(got)
         square = arr is not None and arr.ndim == 3 and arr.shape[-1] == arr.shape[-2]
         if square and not np.allclose(arr, np.swapaxes(arr, -1, -2), rtol=1e-4, atol=1e-6):
@@ -115,13 +140,13 @@ def content_loss(fn) -> bool:
     name = "content_loss"
     for k, shape in enumerate(SHAPES):
         f, p = _features(shape, seed=10 + k), _features(shape, seed=20 + k)
-        got, error = call(fn, f, p)
+        want = float(losses.content_loss(f, p, form="paper"))
+        got, error = _run(fn, f, p)
         if error:
             return report(name, [f"for inputs of shape {list(shape)} it {error}"])
         value, problem = _scalar(got)
         if problem:
             return report(name, [problem])
-        want = float(losses.content_loss(f, p, form="paper"))
         if np.isclose(value, want, rtol=1e-4, atol=1e-6):
             continue
         size = int(np.prod(shape))
@@ -136,7 +161,7 @@ def content_loss(fn) -> bool:
         if hint is None and np.isclose(value, 0.5 * float(np.sum(f.numpy() - p.numpy())), rtol=1e-4):
             hint = "the differences must be squared before summing"
         return report(name, [f"for inputs of shape {list(shape)}: got {value:.6g}, expected {want:.6g}"] + ([hint] if hint else []))
-    same, error = call(fn, f, f)
+    same, error = _run(fn, f, f)
     if error:
         return report(name, [f"with identical inputs it {error}"])
     value, problem = _scalar(same)
@@ -151,13 +176,13 @@ def style_loss(fn) -> bool:
     for k, shape in enumerate(SHAPES):
         _, height, width, channels = shape
         f, p = _features(shape, seed=30 + k), _features(shape, seed=40 + k)
-        got, error = call(fn, f, p)
+        want = float(losses.style_layer_loss(losses.gram_matrix(f), losses.gram_matrix(p), form="paper"))
+        got, error = _run(fn, f, p)
         if error:
             return report(name, [f"for inputs of shape {list(shape)} it {error}"])
         value, problem = _scalar(got)
         if problem:
             return report(name, [problem])
-        want = float(losses.style_layer_loss(losses.gram_matrix(f), losses.gram_matrix(p), form="paper"))
         if np.isclose(value, want, rtol=1e-4, atol=1e-9):
             continue
         m, n = height * width, channels
@@ -177,7 +202,7 @@ def style_loss(fn) -> bool:
         })
         return report(name, [f"for inputs of shape {list(shape)} (N = C = {n}, M = H*W = {m}): got {value:.6g}, expected {want:.6g}"]
                       + ([hint] if hint else []))
-    same, error = call(fn, f, f)
+    same, error = _run(fn, f, f)
     if error:
         return report(name, [f"with identical inputs it {error}"])
     value, problem = _scalar(same)
