@@ -274,6 +274,7 @@ class PerceptualLoss:
         content_layers=None,
         form: str = "relative",
         precision: str = "auto",
+        per_image: bool = False,
     ):
         from helpers.precision import resolve as resolve_precision
 
@@ -282,6 +283,10 @@ class PerceptualLoss:
         self.style_weight, self.content_weight, self.tv_weight = float(style_weight), float(content_weight), float(tv_weight)
         self.form = form
         losses._check_form(form)
+        # per_image=True: the content term is each image's own term, averaged, so the loss of a batch is the mean of its
+        # images' losses and splitting a batch across devices and averaging gives the same number. The "relative" form
+        # otherwise divides by the whole batch's target norm (notebook 05's loss, kept as it was).
+        self.per_image = bool(per_image)
         if isinstance(style_image, tf.Tensor):  # a tensor is used at its own size
             style_image = images.check_image(style_image, "style", error=ValueError)
         else:
@@ -295,7 +300,14 @@ class PerceptualLoss:
         content_targets = self.extractor(content)["content"]
         style_targets = {k: tf.repeat(v, batch, axis=0) for k, v in self.style_targets.items()}
         style = self.style_weight * losses.style_loss(outputs["style"], style_targets, form=self.form)
-        content_term = self.content_weight * losses.content_loss(outputs["content"], content_targets, form=self.form)
+        if self.per_image:
+            def one_image(i):
+                pick = {k: v[i : i + 1] for k, v in outputs["content"].items()}
+                return losses.content_loss(pick, {k: v[i : i + 1] for k, v in content_targets.items()}, form=self.form)
+
+            content_term = self.content_weight * tf.reduce_mean(tf.map_fn(one_image, tf.range(batch), fn_output_signature=tf.float32))
+        else:
+            content_term = self.content_weight * losses.content_loss(outputs["content"], content_targets, form=self.form)
         pixels = tf.cast(tf.reduce_prod(tf.shape(stylized)[:3]), tf.float32)
         tv = self.tv_weight * losses.total_variation_loss(stylized) / pixels
         return style + content_term + tv, {"style": style, "content": content_term, "tv": tv}
@@ -325,6 +337,9 @@ def train(
     loss: PerceptualLoss | None = None,
     batches=None,
     precision: str = "auto",
+    strategy: tf.distribute.Strategy | None = None,
+    checkpoint_dir=None,
+    checkpoint_every: int = 0,
 ) -> dict:
     """Train `net` in place with Adam on the perceptual loss; stops after `steps` or `time_budget` seconds.
 
@@ -335,32 +350,65 @@ def train(
     losses stay float32. Returns the
     history: lists 'loss', 'style', 'content', 'tv', 'seconds' (one entry per step), plus 'steps', 'stopped' ('steps',
     'time budget' or 'interrupted'), 'total_seconds' and 'precision'.
+
+    Many devices and machines: under a tf.distribute strategy (`strategy`, or the one whose scope this is called in;
+    build `net` and `loss` in its scope too) each step runs on every replica and the gradients are summed across them.
+    `batches` is then a tf.data.Dataset of global batches, or a function of a tf.distribute.InputContext that returns
+    this pipeline's dataset batched per replica (see helpers.distributed). `checkpoint_dir` keeps a
+    tf.train.CheckpointManager there (network, optimiser, step) saved every `checkpoint_every` steps and at the end;
+    a later call with the same folder resumes from its last checkpoint ('first_step' in the history) and skips the
+    batches already used.
     """
     if int(steps) < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if time_budget is not None and not float(time_budget) > 0:
         raise ValueError(f"time_budget must be a positive number of seconds or None, got {time_budget}")
+    if int(checkpoint_every) < 0:
+        raise ValueError(f"checkpoint_every must be >= 0 (0: only at the end), got {checkpoint_every}")
+    strategy = strategy or tf.distribute.get_strategy()
+    default = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if time_budget is not None and resolver is not None and resolver.cluster_spec().as_dict():
+        raise ValueError("time_budget cannot be used with several workers: each would stop at its own clock, and the others "
+                         "would wait for it forever; give steps instead")
     if batches is None:
         photos = load_training_images() if photos is None else list(photos)
         batches = content_batches(photos, image_size, batch_size, seed=seed)
-    loss_fn = loss or PerceptualLoss(
-        style_image, style_weight=style_weight, content_weight=content_weight, tv_weight=tv_weight, weights=weights,
-        precision=precision,
-    )
-    optimizer = tf.keras.optimizers.Adam(learning_rate)
-    batches = iter(batches)
+    with strategy.scope():
+        loss_fn = loss or PerceptualLoss(
+            style_image, style_weight=style_weight, content_weight=content_weight, tv_weight=tv_weight, weights=weights,
+            precision=precision,
+        )
+        optimizer = tf.keras.optimizers.Adam(learning_rate)
+        optimizer.build(net.trainable_variables)  # the slots exist before the first step, as a strategy needs
+        step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    checkpoint = tf.train.Checkpoint(net=net, optimizer=optimizer, step=step_counter)
+    manager, start = _restore(checkpoint, checkpoint_dir, strategy)
+    batches = _distribute(batches, strategy, default, start)
+    replicas = strategy.num_replicas_in_sync
+
+    def replica_step(batch):
+        with tf.GradientTape() as tape:
+            total, parts = loss_fn(net(batch, training=True), batch)
+            # Each replica's loss is the mean over its share of the global batch; summing the replicas' gradients
+            # (what apply_gradients does under a strategy) then gives the gradient of the global mean.
+            scaled = total / replicas if replicas > 1 else total
+        grads = tape.gradient(scaled, net.trainable_variables)
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        return total / replicas if replicas > 1 else total, {k: v / replicas if replicas > 1 else v for k, v in parts.items()}
 
     @tf.function(reduce_retracing=True)
     def train_step(batch):
-        with tf.GradientTape() as tape:
-            total, parts = loss_fn(net(batch, training=True), batch)
-        grads = tape.gradient(total, net.trainable_variables)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables))
-        return total, parts
+        total, parts = strategy.run(replica_step, args=(batch,))
+        reduce = tf.distribute.ReduceOp.SUM
+        return strategy.reduce(reduce, total, axis=None), {k: strategy.reduce(reduce, v, axis=None) for k, v in parts.items()}
 
-    history = {"loss": [], "style": [], "content": [], "tv": [], "seconds": [], "steps": 0, "stopped": "steps",
-               "precision": loss_fn.extractor.precision}
-    start = time.perf_counter()
+    history = {"loss": [], "style": [], "content": [], "tv": [], "seconds": [], "steps": start, "stopped": "steps",
+               "precision": loss_fn.extractor.precision, "first_step": start + 1, "replicas": replicas}
+    if start >= int(steps):
+        history.update(stopped="steps", total_seconds=0.0)
+        return history
+    start_time = time.perf_counter()
     bar = None
     if progress:
         from helpers.progress import progress_bar as tqdm
@@ -370,14 +418,15 @@ def train(
             bar = tqdm(total=round(float(time_budget)), desc="training (s of budget)", unit="s",
                        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}")
         else:
-            bar = tqdm(total=int(steps), desc="training", unit="step")
+            bar = tqdm(total=int(steps), initial=start, desc="training", unit="step")
+    batches = iter(batches)
     try:
-        for step in range(1, int(steps) + 1):
+        for step in range(start + 1, int(steps) + 1):
             total, parts = train_step(next(batches))
             history["loss"].append(float(total))
             for key in ("style", "content", "tv"):
                 history[key].append(float(parts[key]))
-            history["seconds"].append(time.perf_counter() - start)
+            history["seconds"].append(time.perf_counter() - start_time)
             history["steps"] = step
             out_of_time = time_budget is not None and history["seconds"][-1] >= float(time_budget)
             if bar is not None:
@@ -388,6 +437,9 @@ def train(
                 else:
                     bar.update(1)
                     bar.set_postfix(loss=f"{float(total):.4g}")
+            if manager is not None and checkpoint_every and step % int(checkpoint_every) == 0:
+                step_counter.assign(step)
+                manager.save(checkpoint_number=step)
             if callback is not None and preview_every and (step % int(preview_every) == 0 or step == int(steps) or out_of_time):
                 callback(step, net, history)
             if out_of_time:
@@ -398,8 +450,68 @@ def train(
     finally:
         if bar is not None:
             bar.close()
-    history["total_seconds"] = time.perf_counter() - start
+    if manager is not None and history["steps"] > start and manager.checkpoint.step.numpy() != history["steps"]:
+        step_counter.assign(history["steps"])
+        manager.save(checkpoint_number=history["steps"])
+    if manager is not None:
+        _remove_scratch(manager, checkpoint_dir)
+    history["total_seconds"] = time.perf_counter() - start_time
     return history
+
+
+def _is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True unless this process is a non-chief worker of a multi-worker strategy (the chief is worker 0 if no 'chief' task)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    if "chief" in resolver.cluster_spec().as_dict():
+        return resolver.task_type == "chief"
+    return resolver.task_type in (None, "worker") and int(resolver.task_id or 0) == 0
+
+
+def _restore(checkpoint: tf.train.Checkpoint, checkpoint_dir, strategy) -> tuple[tf.train.CheckpointManager | None, int]:
+    """A CheckpointManager (the chief writes to checkpoint_dir, other workers to a scratch folder inside it) and the step restored."""
+    if checkpoint_dir is None:
+        return None, 0
+    folder = Path(checkpoint_dir)
+    latest = tf.train.latest_checkpoint(str(folder))
+    if latest is not None:
+        try:
+            checkpoint.restore(latest).assert_existing_objects_matched()
+        except (tf.errors.OpError, AssertionError, ValueError) as exc:
+            raise ValueError(f"{latest}: this checkpoint does not fit the network and optimiser being trained ({exc}); "
+                             "use another checkpoint_dir or delete it") from None
+    # Every worker must save (saving may run collective operations); only the chief's copy is kept.
+    write_to = folder if _is_chief(strategy) else folder / f".worker-{strategy.cluster_resolver.task_id}-scratch"
+    manager = tf.train.CheckpointManager(checkpoint, str(write_to), max_to_keep=2)
+    return manager, int(checkpoint.step.numpy())
+
+
+def _remove_scratch(manager: tf.train.CheckpointManager, checkpoint_dir) -> None:
+    """Delete a non-chief worker's scratch checkpoints."""
+    import shutil
+
+    if Path(manager.directory).resolve() != Path(checkpoint_dir).resolve():
+        shutil.rmtree(manager.directory, ignore_errors=True)
+
+
+def _distribute(batches, strategy: tf.distribute.Strategy, default: bool, start: int):
+    """What the training loop iterates: the batches as given, or distributed by `strategy`, with the first `start` steps' skipped."""
+    if isinstance(batches, tf.data.Dataset):
+        return batches.skip(start) if default else strategy.experimental_distribute_dataset(batches.skip(start))
+    if callable(batches) and not hasattr(batches, "__next__"):
+        def dataset_fn(context):
+            per_pipeline = strategy.num_replicas_in_sync // context.num_input_pipelines  # batches one step takes here
+            return batches(context).skip(start * per_pipeline)
+
+        return strategy.distribute_datasets_from_function(dataset_fn)
+    if not default:
+        raise ValueError("under a tf.distribute strategy, batches must be a tf.data.Dataset or a function of an InputContext "
+                         "that returns one (see helpers.distributed); an iterator of tensors cannot be split across replicas")
+    batches = iter(batches)
+    for _ in range(start):
+        next(batches)
+    return batches
 
 
 class TrainingPreview:

@@ -1,0 +1,92 @@
+"""Flicker: the warping error, Ruder et al.'s temporal loss and initialisation, blending along the flow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import flow, images, optimize, temporal, video
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return video.camera_move(images.load_img("astronaut", 160), frames=3, max_dim=48, zoom=1.2, pan=0.15)
+
+
+def _still(count=5, size=32):
+    frame = np.random.default_rng(0).uniform(0, 1, (size, size, 3)).astype(np.float32)
+    frames = np.repeat(frame[None], count, axis=0)
+    return frames, np.zeros((count, size, size, 2), np.float32), np.ones((count, size, size), bool)
+
+
+def test_warping_error_is_zero_for_a_still_clip_and_grows_with_noise():
+    frames, flows, masks = _still()
+    assert np.all(temporal.warping_error(frames, flows, masks) == 0.0)
+    rng = np.random.default_rng(1)
+    errors = [temporal.warping_error(np.clip(frames + rng.normal(0, sigma, frames.shape), 0, 1), flows, masks).mean()
+              for sigma in (0.01, 0.03, 0.1)]
+    assert 0 < errors[0] < errors[1] < errors[2]
+
+
+def test_warping_error_follows_the_flow_and_ignores_unreliable_pixels(clip):
+    flows, masks = flow.clip_flows(clip.frames, exact=clip.flows)
+    along = temporal.warping_error(clip.frames, flows, masks)
+    across = temporal.warping_error(clip.frames, np.zeros_like(flows), masks)
+    assert np.all(along < 0.2 * across), "the camera moved: only the flow lines the frames up"
+    frames = clip.frames.copy()
+    frames[1:, :, :4] = 1.0 - frames[1:, :, :4]  # garbage in a band that the mask leaves out
+    masks[:, :, :8] = False
+    clean = temporal.warping_error(clip.frames, flows, masks)
+    np.testing.assert_allclose(temporal.warping_error(frames, flows, masks), clean, rtol=1e-6)
+
+
+def test_blending_with_the_warped_previous_output_lowers_flicker():
+    frames, flows, masks = _still(6)
+    noisy = np.clip(frames + np.random.default_rng(2).normal(0, 0.05, frames.shape), 0, 1).astype(np.float32)
+    before = temporal.warping_error(noisy, flows, masks).mean()
+    after = temporal.warping_error(temporal.blend_with_previous(noisy, flows, masks, 0.5), flows, masks).mean()
+    assert after < 0.6 * before
+    np.testing.assert_array_equal(temporal.blend_with_previous(noisy, flows, masks, 0.0), noisy)
+    masks[:] = False  # nothing reliable: nothing is blended
+    np.testing.assert_array_equal(temporal.blend_with_previous(noisy, flows, masks, 0.5), noisy)
+    with pytest.raises(ValueError, match="alpha"):
+        temporal.blend_with_previous(noisy, flows, masks, 1.0)
+
+
+def test_temporal_loss_counts_only_reliable_pixels():
+    target = np.full((8, 8, 3), 0.5, np.float32)
+    mask = np.zeros((8, 8), bool)
+    mask[:, :4] = True
+    loss = temporal.temporal_loss(target, mask, weight=1.0)
+    assert float(loss(tf.constant(target[None]))) == 0.0
+    image = target.copy()
+    image[:, 4:] = 1.0  # differs only where the mask is False
+    assert float(loss(tf.constant(image[None]))) == 0.0
+    image[:, :4] = 0.0
+    assert float(loss(tf.constant(image[None]))) == pytest.approx(0.25 * 96 / 192)
+
+
+def test_transfer_adds_an_extra_loss_and_records_it():
+    content = images.load_img("cat", 40)
+    style = images.load_img("swirls", 40)
+    result = optimize.transfer(content, style, steps=2, optimizer="adam", extra_loss=lambda image: 7.0 * tf.reduce_mean(image),
+                               progress=False, precision="float32")
+    h = result.history
+    assert "extra" in h and len(h["extra"]) == len(h["total"]) and all(v > 0 for v in h["extra"])
+    np.testing.assert_allclose(h["total"], np.add.reduce([h["style"], h["content"], h["tv"], h["extra"]]), rtol=1e-5)
+    with pytest.raises(optimize.TransferError, match="extra_loss"):
+        optimize.transfer(content, style, steps=1, extra_loss="temporal", progress=False)
+
+
+def test_ruder_initialisation_lowers_flicker_against_independent_frames(clip):
+    style = images.load_img("swirls", 64)
+    flows, masks = flow.clip_flows(clip.frames, exact=clip.flows)
+    kwargs = dict(steps=6, progress=False, precision="float32")
+    independent = temporal.stylize_optimizer(clip.frames, style, flows, masks, temporal=False, **kwargs)
+    ruder = temporal.stylize_optimizer(clip.frames, style, flows, masks, temporal=True, **kwargs)
+    assert independent.shape == ruder.shape == clip.frames.shape
+    e_independent = temporal.warping_error(independent, flows, masks).mean()
+    e_ruder = temporal.warping_error(ruder, flows, masks).mean()
+    assert e_ruder < 0.7 * e_independent, (e_ruder, e_independent)
+    assert np.abs(ruder[0] - independent[0]).max() < 1e-6, "the first frame has no previous one: the same either way"
