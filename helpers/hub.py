@@ -41,6 +41,7 @@ __all__ = [
     "TFHUB_HANDLE",
     "MIRROR_HANDLE",
     "OFFLINE",
+    "stylize",
 ]
 
 KAGGLE_HANDLE = "https://www.kaggle.com/models/google/arbitrary-image-stylization-v1/TensorFlow1/256/2"
@@ -313,3 +314,23 @@ def prefetch(cache_dir=None, *, timeout: float = 120.0) -> Path:
         os.replace(tmp, target)
         return target
     raise HubLoadError("could not download the Hub model: " + "; ".join(errors))
+
+
+def stylize(module: HubModule, content, style, style_size: int | None = 256) -> tf.Tensor:
+    """The model's output [1, H, W, 3] with the style image resized to style_size x style_size first (None: as it is).
+
+    The style size is the one knob the model has over the size of the strokes: its style-prediction network sees the
+    painting at that resolution. The real Hub module takes a style of any size; the offline model's own call resizes
+    every style to 256 px, so here its predictor is called directly.
+    """
+    from helpers import images
+
+    style = images.check_image(style, "style", error=ValueError)
+    content = images.check_image(content, "content", error=ValueError)
+    if style_size is not None:
+        if int(style_size) < images.MIN_SIDE:
+            raise ValueError(f"style_size must be at least {images.MIN_SIDE} px, got {style_size}")
+        style = images.clip_0_1(tf.image.resize(style, (int(style_size), int(style_size)), method="bilinear", antialias=True))
+    if module.is_offline:
+        return module.transfer(content, module.predict_style(style, size=None))
+    return module(content, style)[0]

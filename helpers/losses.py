@@ -143,3 +143,47 @@ def style_content_loss(
     if return_parts:
         return total, {"style": s_loss, "content": c_loss}
     return total
+
+
+# --------------------------------------------------------------------------------- spatial control (Gatys et al. 2017)
+
+
+def guided_gram_matrix(features: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """Guided Gram matrix G_cd = sum_ij m_ij F_ijc F_ijd / sum_ij m_ij of [B, H, W, C] features under a [1|B, H, W, 1] mask -> [B, C, C].
+
+    Each location's outer product is weighted by the mask, and the sum is divided by the mask's sum (the region's size),
+    not by H*W: so a region's Gram matrix is the mean over the region, comparable with a whole image's. With a mask of
+    ones it is gram_matrix; for a 0/1 mask it equals the paper's Gram of the masked features (T * F). An all-zero mask
+    gives zeros (helpers.masks refuses such masks before they get here).
+    """
+    x = tf.convert_to_tensor(features)
+    m = tf.cast(tf.convert_to_tensor(mask), x.dtype)
+    if x.shape.rank != 4:
+        raise ValueError(f"guided_gram_matrix expects features of shape [B, H, W, C], got {x.shape}")
+    if m.shape.rank != 4 or m.shape[-1] != 1:
+        raise ValueError(f"guided_gram_matrix expects a mask of shape [1, H, W, 1] or [B, H, W, 1], got {m.shape}")
+    if None not in (x.shape[1], x.shape[2], m.shape[1], m.shape[2]) and tuple(x.shape[1:3]) != tuple(m.shape[1:3]):
+        raise ValueError(f"mask is {m.shape[2]}x{m.shape[1]} but the features are {x.shape[2]}x{x.shape[1]}: "
+                         "resize the mask to the layer first (masks.layer_masks)")
+    weighted = tf.linalg.einsum("bijc,bijd->bcd", x * m, x)
+    return tf.math.divide_no_nan(weighted, tf.reduce_sum(m, axis=[1, 2, 3])[:, None, None])
+
+
+def guided_style_loss(features: dict, target_grams: dict, masks: dict, layer_weights=None, form: str = "mean") -> tf.Tensor:
+    """One region's style loss sum_l w_l * a_l * E_l(guided Gram of F_l under m_l, A_l), with a_l = mean(m_l) its share of the layer.
+
+    `features`, `target_grams` and `masks` are {layer: ...} dicts ([B, H, W, C], [B, C, C], [1, H, W, 1]). The share a_l
+    makes each region pull on its pixels as hard as a whole-image style loss would, whatever its size; with masks of
+    ones this is style_loss of the plain Gram matrices.
+    """
+    _check_form(form)
+    _same_keys(features, target_grams, "guided style")
+    _same_keys(features, masks, "guided style (masks)")
+    weights = _layer_weights(list(features), layer_weights)
+    terms = []
+    for name, feats in features.items():
+        mask = tf.cast(masks[name], tf.float32)
+        gram = guided_gram_matrix(tf.cast(feats, tf.float32), mask)
+        share = tf.reduce_mean(mask)
+        terms.append(weights[name] * share * style_layer_loss(gram, target_grams[name], form))
+    return tf.add_n(terms)

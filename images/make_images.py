@@ -1,5 +1,6 @@
 """Rebuild every committed image: copy the public-domain/CC0 photos that ship in scikit-image and
-matplotlib (resized), and paint the four procedural style images with a fixed seed.
+matplotlib (resized), paint the four procedural style images with a fixed seed, and paint the astronaut's person mask
+from its traced outline.
 
 Run from the repository root:  .venv/bin/python images/make_images.py
 """
@@ -154,14 +155,33 @@ def paint_mosaic(size: int = SIZE, seed: int = 4, cells: int = 220) -> Image.Ima
     return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
 
 
+#: The outline of the astronaut (with the helmet she holds) in astronaut.png, 512x512, traced by hand: (x, y) in pixels.
+ASTRONAUT_OUTLINE = [
+    (30, 512), (25, 450), (20, 380), (25, 325), (45, 280), (65, 240), (90, 218), (115, 195), (125, 162), (150, 150),
+    (178, 150), (176, 128), (160, 110), (153, 85), (156, 60), (175, 32), (200, 18), (228, 14), (255, 20), (275, 32),
+    (292, 55), (300, 85), (296, 108), (285, 122), (272, 138), (268, 160), (287, 184), (305, 230), (322, 242), (345, 265),
+    (356, 300), (362, 338), (378, 343), (412, 342), (450, 356), (480, 388), (497, 428), (506, 458), (512, 468), (512, 512),
+]
+
+
+def paint_astronaut_mask(size: int = SIZE) -> Image.Image:
+    """The person mask for astronaut.png: white inside ASTRONAUT_OUTLINE, black outside, a 1 px soft edge (grey PNG)."""
+    scale = size / SIZE
+    mask = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(mask).polygon([(x * scale, y * scale) for x, y in ASTRONAUT_OUTLINE], fill=255)
+    return mask.filter(ImageFilter.GaussianBlur(1.0))
+
+
 def main() -> None:
-    """Write every image into images/content and images/style."""
+    """Write every image into images/content, images/style and images/masks."""
     copy_photos()
     (HERE / "style").mkdir(exist_ok=True)
     paint_swirls().save(HERE / "style" / "swirls.png")
     paint_waves().save(HERE / "style" / "waves.png")
     paint_composition().save(HERE / "style" / "composition.png")
     paint_mosaic().save(HERE / "style" / "mosaic.png")
+    (HERE / "masks").mkdir(exist_ok=True)
+    paint_astronaut_mask().save(HERE / "masks" / "astronaut_person.png")
     print("images written to", HERE)
 
 

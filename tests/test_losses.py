@@ -109,3 +109,59 @@ def test_gradient_finite_and_nonzero():
         grad = tape.gradient(loss, image).numpy()
         assert np.all(np.isfinite(grad)), form
         assert np.abs(grad).max() > 0, form
+
+
+# ------------------------------------------------------------------------ guided Gram matrices (spatial control, notebook 06)
+
+
+def test_guided_gram_with_a_mask_of_ones_is_the_gram_matrix():
+    x = tf.random.stateless_uniform((2, 9, 7, 5), seed=(21, 22))
+    np.testing.assert_allclose(losses.guided_gram_matrix(x, tf.ones((1, 9, 7, 1))).numpy(), losses.gram_matrix(x).numpy(), rtol=1e-5)
+
+
+def test_guided_grams_of_complementary_masks_add_up_to_the_gram_matrix():
+    """sum_ij m F F^T + sum_ij (1 - m) F F^T = sum_ij F F^T, so S_m G_m + S_(1-m) G_(1-m) = H W G with S_m = sum_ij m_ij
+    (each guided Gram is divided by its own mask's sum): true for soft masks too, because the mask weights each location once."""
+    x = tf.random.stateless_uniform((1, 8, 11, 4), seed=(23, 24))
+    m = tf.random.stateless_uniform((1, 8, 11, 1), seed=(25, 26))  # grey values everywhere: a soft mask
+    g_in, g_out = losses.guided_gram_matrix(x, m), losses.guided_gram_matrix(x, 1.0 - m)
+    s_in, s_out = float(tf.reduce_sum(m)), float(tf.reduce_sum(1.0 - m))
+    np.testing.assert_allclose((s_in * g_in + s_out * g_out).numpy(), (8 * 11 * losses.gram_matrix(x)).numpy(), rtol=1e-4)
+
+
+def test_guided_gram_is_divided_by_the_masks_sum_not_by_the_image_size():
+    """A region's guided Gram is its own mean outer product: the same features in a smaller region give the same matrix."""
+    pattern = tf.random.stateless_uniform((1, 4, 4, 3), seed=(27, 28))
+    x = tf.tile(pattern, [1, 4, 4, 1])  # a 16x16 map made of one 4x4 tile
+    quarter = np.zeros((1, 16, 16, 1), np.float32)
+    quarter[:, :4, :4] = 1.0  # one tile: a sixteenth of the map
+    np.testing.assert_allclose(losses.guided_gram_matrix(x, quarter).numpy(), losses.gram_matrix(x).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(losses.guided_gram_matrix(x, quarter).numpy(), losses.gram_matrix(pattern).numpy(), rtol=1e-5)
+
+
+def test_guided_gram_refuses_a_mask_of_another_size():
+    with pytest.raises(ValueError, match="resize the mask to the layer first"):
+        losses.guided_gram_matrix(tf.ones((1, 8, 8, 3)), tf.ones((1, 4, 4, 1)))
+    with pytest.raises(ValueError, match=r"\[1, H, W, 1\]"):
+        losses.guided_gram_matrix(tf.ones((1, 8, 8, 3)), tf.ones((1, 8, 8)))
+
+
+def test_guided_style_loss_with_masks_of_ones_is_the_style_loss():
+    model = vgg.StyleContentModel(weights="random")
+    image = tf.random.stateless_uniform((1, 40, 56, 3), seed=(29, 30))
+    style = tf.random.stateless_uniform((1, 48, 48, 3), seed=(31, 32))
+    features, grams, targets = model.features(image)["style"], model(image)["style"], model(style)["style"]
+    ones = {n: tf.ones((1, *f.shape[1:3], 1)) for n, f in features.items()}
+    for form in losses.FORMS:
+        np.testing.assert_allclose(float(losses.guided_style_loss(features, targets, ones, form=form)),
+                                   float(losses.style_loss(grams, targets, form=form)), rtol=1e-4)
+
+
+def test_guided_style_loss_weights_each_region_by_its_share():
+    features = {"block1_conv1": tf.random.stateless_uniform((1, 8, 8, 4), seed=(33, 34))}
+    target = {"block1_conv1": tf.zeros((1, 4, 4))}
+    half = np.zeros((1, 8, 8, 1), np.float32)
+    half[:, :, :4] = 1.0
+    guided = losses.guided_style_loss(features, target, {"block1_conv1": half})
+    own = losses.style_layer_loss(losses.guided_gram_matrix(features["block1_conv1"], half), target["block1_conv1"])
+    assert float(guided) == pytest.approx(0.5 * float(own), rel=1e-6)

@@ -2,8 +2,10 @@
 inputs, prints ✓ or what differs (shape, scale, symmetry...), and returns True or False."""
 
 from helpers.check.comparison import *  # noqa: F401,F403
+from helpers.check.control import *  # noqa: F401,F403
 from helpers.check.feedforward import *  # noqa: F401,F403
 from helpers.check.optimizer import *  # noqa: F401,F403
 from helpers.check.start import *  # noqa: F401,F403
 from helpers.check.stylization import *  # noqa: F401,F403
+from helpers.check.temporal import *  # noqa: F401,F403
 from helpers.check.theory import *  # noqa: F401,F403

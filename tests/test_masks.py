@@ -1,0 +1,220 @@
+"""helpers/masks.py: built-in and loaded masks, their checks, and carrying a mask to every VGG19 layer."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from helpers import config, masks, vgg
+
+# ----------------------------------------------------------------------------------------------- built-in shapes
+
+
+def test_builtin_halves_are_complementary_and_cover_half():
+    size = (20, 30)
+    left, right = masks.builtin("left", size), masks.builtin("right", size)
+    top, bottom = masks.builtin("top", size), masks.builtin("bottom", size)
+    assert left.shape == (1, 20, 30, 1)
+    np.testing.assert_array_equal((left + right).numpy(), np.ones((1, 20, 30, 1)))
+    np.testing.assert_array_equal((top + bottom).numpy(), np.ones((1, 20, 30, 1)))
+    assert float(tf.reduce_mean(left)) == pytest.approx(0.5)
+    assert float(left[0, 5, 0, 0]) == 1.0 and float(left[0, 5, 29, 0]) == 0.0
+    assert float(top[0, 0, 7, 0]) == 1.0 and float(top[0, 19, 7, 0]) == 0.0
+
+
+def test_builtin_ellipse_is_inscribed():
+    ellipse = masks.builtin("ellipse", (40, 80)).numpy()[0, :, :, 0]
+    assert ellipse[20, 40] == 1.0 and ellipse[0, 0] == 0.0 and ellipse[39, 79] == 0.0
+    assert ellipse.mean() == pytest.approx(np.pi / 4, abs=0.03)  # an inscribed ellipse covers pi/4 of its box
+
+
+def test_invert_and_composite():
+    mask = masks.builtin("left", (8, 8))
+    np.testing.assert_array_equal(masks.invert(mask).numpy(), masks.builtin("right", (8, 8)).numpy())
+    a, b = tf.ones((1, 8, 8, 3)), tf.zeros((1, 8, 8, 3))
+    pasted = masks.composite(a, b, mask).numpy()
+    assert pasted[0, 3, 0, 0] == 1.0 and pasted[0, 3, 7, 0] == 0.0
+    with pytest.raises(masks.MaskError, match="differ in size"):
+        masks.composite(a, tf.zeros((1, 8, 9, 3)), mask)
+
+
+# ----------------------------------------------------------------------------------------------- loading
+
+
+def test_load_mask_from_a_grey_file_of_another_size(tmp_path):
+    arr = np.zeros((100, 150), np.uint8)
+    arr[:, :75] = 255
+    path = tmp_path / "my mask.png"
+    Image.fromarray(arr, "L").save(path)
+    mask = masks.load_mask(str(path), (40, 60))
+    assert mask.shape == (1, 40, 60, 1) and mask.dtype == tf.float32
+    values = mask.numpy()[0, :, :, 0]
+    assert values[:, :29].min() == pytest.approx(1.0) and values[:, 31:].max() == pytest.approx(0.0)
+    assert values.mean() == pytest.approx(0.5, abs=0.02)
+
+
+def test_load_mask_from_a_colour_file_uses_its_grey_value(tmp_path):
+    rgb = np.zeros((32, 32, 3), np.uint8)
+    rgb[:16] = (255, 255, 255)
+    path = tmp_path / "painted.jpg"
+    Image.fromarray(rgb, "RGB").save(path, quality=95)
+    values = masks.load_mask(path, (32, 32)).numpy()[0, :, :, 0]
+    assert values[:12].mean() > 0.95 and values[20:].mean() < 0.05
+
+
+@pytest.mark.parametrize("value", [
+    np.ones((16, 24), bool),
+    np.full((16, 24), 255, np.uint8),
+    np.ones((16, 24, 1), np.float32),
+    np.ones((1, 16, 24, 1), np.float64),
+    np.ones((16, 24), np.int64),
+    tf.ones((1, 16, 24, 1)),
+])
+def test_load_mask_from_arrays(value):
+    mask = masks.load_mask(value, (8, 12))
+    np.testing.assert_allclose(mask.numpy(), np.ones((1, 8, 12, 1)), atol=1e-6)
+
+
+def test_auto_is_the_examples_own_mask_or_the_ellipse():
+    person = masks.load_mask("auto", (64, 64), content="astronaut")
+    from_file = masks.load_mask(masks.example_mask_path("astronaut"), (64, 64))
+    np.testing.assert_array_equal(person.numpy(), from_file.numpy())
+    assert 0.3 < float(tf.reduce_mean(person)) < 0.8  # the person fills a large part of the portrait, not all of it
+    np.testing.assert_array_equal(masks.load_mask("auto", (30, 40), content="~/my photo.jpg").numpy(),
+                                  masks.builtin("ellipse", (30, 40)).numpy())
+
+
+def test_committed_astronaut_mask_matches_the_painter():
+    spec = importlib.util.spec_from_file_location("make_images", config.IMAGES_DIR / "make_images.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    painted = np.asarray(module.paint_astronaut_mask(), np.int16)
+    committed = np.asarray(Image.open(masks.example_mask_path("astronaut")).convert("L"), np.int16)
+    assert painted.shape == committed.shape == (512, 512)
+    assert np.mean(np.abs(painted - committed)) < 1.0
+
+
+# ----------------------------------------------------------------------------------------------- bad masks
+
+
+def _write(tmp_path, name, arr):
+    path = tmp_path / name
+    Image.fromarray(arr).save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: np.zeros((3, 40)), "too thin"),
+    (lambda p: np.ones((40, 90)), "does not have the shape"),
+    (lambda p: np.ones((40, 40, 3), np.float32), "colour image"),
+    (lambda p: np.ones((2, 40, 40, 1)), "is not a mask"),
+    (lambda p: np.ones((40, 40), np.complex64), "dtype complex64"),
+    (lambda p: np.array([["a"] * 40] * 40), "dtype <U1"),
+    (lambda p: np.full((40, 40), 2.0), r"values lie in \[2, 2\]"),
+    (lambda p: np.full((40, 40), np.nan), "NaN"),
+    (lambda p: np.full((40, 40), 7, np.int32), "integer mask"),
+    (lambda p: "no_such_shape", "unknown name"),
+    (lambda p: str(p / "missing.png"), "missing.png"),
+    (lambda p: _write(p, "thin.png", np.zeros((4, 40), np.uint8)), "too thin"),
+    (lambda p: None, "no mask given"),
+])
+def test_bad_masks_raise_a_clear_error_naming_the_mask(tmp_path, make, match):
+    with pytest.raises(masks.MaskError, match=match) as info:
+        masks.load_mask(make(tmp_path), (40, 40), name="sky mask")
+    if "unknown name" not in match:
+        assert "sky mask" in str(info.value)
+
+
+def test_a_mask_covering_nothing_is_refused():
+    empty = masks.load_mask(np.zeros((40, 40)), (40, 40), name="empty")
+    with pytest.raises(masks.MaskError, match="empty: covers nothing"):
+        masks.check_mask(empty, "empty")
+    with pytest.raises(masks.MaskError, match=r"masks\[1\].*covers nothing"):
+        masks.for_styles(["left", np.zeros((40, 40))], [(40, 40)] * 2)
+
+
+def test_wrong_number_of_masks():
+    with pytest.raises(masks.MaskError, match=r"masks: 1 mask\(s\) given for 2 style\(s\)"):
+        masks.for_styles(["left"], [(40, 40)] * 2)
+    with pytest.raises(masks.MaskError, match="one mask given for 2 styles"):
+        masks.for_styles("left", [(40, 40)] * 2)
+    found = masks.for_styles("left", [(40, 40)])
+    assert len(found) == 1 and found[0].shape == (1, 40, 40, 1)
+    assert masks.for_styles([None, "top"], [(40, 40), (20, 20)])[0] is None
+
+
+def test_inside_erosion_leaves_deep_layers_out_and_refuses_a_region_it_erases_everywhere(capsys):
+    thin = np.zeros((64, 64), np.float32)
+    thin[:, 28:36] = 1.0  # 8 px wide: block1_conv1 sees 3 px, block2_conv1 already 10 px
+    mask = masks.load_mask(thin, (64, 64))
+    layered = masks.layer_masks(mask, vgg.STYLE_LAYERS, "inside", "stripe")
+    assert masks.empty_layers(layered) == vgg.STYLE_LAYERS[1:]
+    found = masks.for_styles([thin], [(64, 64)], layers=vgg.STYLE_LAYERS, mode="inside")
+    assert found[0].shape == (1, 64, 64, 1)
+    assert "masks[0]: the 'inside' erosion leaves nothing of this region at block2_conv1" in capsys.readouterr().out
+    hair = np.zeros((64, 64), np.float32)
+    hair[:, 31:33] = 1.0  # 2 px wide: narrower than block1_conv1's 3 px
+    with pytest.raises(masks.MaskError, match=r"hair: covers nothing at any style layer.*block1_conv1 \(3 px\)"):
+        masks.layer_masks(masks.load_mask(hair, (64, 64)), vgg.STYLE_LAYERS, "inside", "hair")
+    layered = masks.layer_masks(mask, vgg.STYLE_LAYERS, "simple", "stripe")  # the simple resize keeps every layer
+    assert not masks.empty_layers(layered)
+    with pytest.raises(masks.MaskError, match="unknown mask mode"):
+        masks.layer_masks(mask, vgg.STYLE_LAYERS, "outside", "stripe")
+
+
+# ----------------------------------------------------------------------------------------------- per layer
+
+
+def test_receptive_fields_of_the_style_layers():
+    assert [masks.receptive_field(n) for n in vgg.STYLE_LAYERS] == [3, 10, 24, 68, 156]
+
+
+@pytest.mark.parametrize("mode", masks.MODES)
+def test_masks_are_resized_to_every_layers_size(mode):
+    size = (45, 70)  # odd sizes: each pooling rounds down
+    model = vgg.StyleContentModel(vgg.STYLE_LAYERS, [], weights="random")
+    features = model.features(tf.zeros((1, *size, 3)))["style"]
+    sizes = masks.layer_sizes(size, vgg.STYLE_LAYERS)
+    # the inside mode erases an ellipse this small at block4 (receptive field 68 px): the whole picture stays whole
+    region = masks.builtin("ellipse", size) if mode == "simple" else tf.ones((1, *size, 1))
+    layered = masks.layer_masks(region, vgg.STYLE_LAYERS, mode)
+    for name in vgg.STYLE_LAYERS:
+        assert tuple(features[name].shape[1:3]) == sizes[name]
+        assert layered[name].shape == (1, *sizes[name], 1), name
+        values = layered[name].numpy()
+        assert values.min() >= 0.0 and values.max() <= 1.0
+
+
+def test_simple_mode_keeps_the_regions_share():
+    mask = masks.builtin("ellipse", (64, 96))
+    share = float(tf.reduce_mean(mask))
+    for name, layer_share in masks.shares(masks.layer_masks(mask, vgg.STYLE_LAYERS, "simple")).items():
+        assert layer_share == pytest.approx(share, abs=0.03), name
+
+
+def test_inside_mode_keeps_exactly_the_neurons_that_see_only_the_region():
+    """The paper's probe: a neuron is inside when noise outside the region does not change it."""
+    size, layers = (40, 48), ["block1_conv1", "block2_conv1", "block3_conv1"]
+    region = masks.builtin("left", size)
+    model = vgg.StyleContentModel(layers, [], weights="random")
+    rng = np.random.default_rng(0)
+    inside_pixels = rng.uniform(size=(1, *size, 3)).astype(np.float32)
+    probes = [model.features(tf.constant(np.where(region.numpy() > 0.5, inside_pixels, rng.uniform(size=(1, *size, 3)))
+                                         .astype(np.float32)))["style"] for _ in range(2)]
+    layered = masks.layer_masks(region, layers, "inside")
+    for name in layers:
+        changed = np.abs(probes[0][name].numpy() - probes[1][name].numpy()).max(axis=-1)[0]
+        inside = layered[name].numpy()[0, :, :, 0] > 0.5
+        assert inside.any() and (~inside).any(), name
+        assert changed[inside].max() == 0.0, f"{name}: a neuron marked inside sees the outside"
+        assert changed[~inside].min() > 0.0, f"{name}: a neuron marked outside does not see the outside"
+
+
+def test_boundary_is_a_band_along_the_edge():
+    band = masks.boundary(masks.builtin("left", (12, 20)), width=2).numpy()[0, :, :, 0]
+    np.testing.assert_array_equal(band[5], [0] * 8 + [1] * 4 + [0] * 8)  # two pixels each side of x = 10
+    assert masks.boundary(tf.ones((1, 12, 20, 1))).numpy().sum() == 0  # a mask of ones has no edge inside the picture
