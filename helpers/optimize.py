@@ -1,6 +1,6 @@
 """Style transfer by optimisation (Gatys et al.): one entry point, `transfer`, with Adam or L-BFGS.
 
-    result = transfer(content, style)                 # L-BFGS, course defaults for the weights in use
+    result = transfer(content, style)                 # L-BFGS (in TensorFlow), course defaults for the weights in use
     result = transfer(content, style, **TUTORIAL_RECIPE)   # the TF tutorial's Adam recipe, exactly
     result.image     # [1, H, W, 3] float32 in [0, 1], the content's size
     result.history   # per-step lists: step, total, style, content, tv, seconds, scale
@@ -33,11 +33,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from helpers import colour, images, losses, vgg
+from helpers import colour, config, images, lbfgs, losses, vgg
+from helpers import masks as masking  # `masks` is transfer()'s argument
 from helpers.precision import CHOICES as PRECISIONS
 from helpers.precision import resolve as resolve_precision
 
-OPTIMIZERS = ("lbfgs", "adam")
+#: "lbfgs" is L-BFGS inside TensorFlow (helpers.lbfgs); "lbfgs-scipy" is scipy's L-BFGS-B on float64 copies of the image.
+OPTIMIZERS = ("lbfgs", "lbfgs-scipy", "adam")
 INITS = ("content", "noise", "blend")
 PRESERVE_COLOR = (None, "luminance", "histogram")
 
@@ -68,14 +70,22 @@ DEFAULTS = {
 ADAM_EPSILON = {"mean": 0.1, "paper": 0.1, "relative": 1e-8}
 
 #: Default number of steps (iterations) per optimiser when `steps` is None.
-DEFAULT_STEPS = {"lbfgs": 150, "adam": 500}
+DEFAULT_STEPS = {"lbfgs": 150, "lbfgs-scipy": 150, "adam": 500}
 
 #: L-BFGS's memory (the number of recent steps whose gradient changes model the curvature) when lbfgs_memory=None,
-#: capped so that its history, 2 x memory float64 vectors the size of the image, stays within LBFGS_MEMORY_BYTES.
+#: capped so that its history, 2 x memory float64 vectors the size of the image, stays within LBFGS_MEMORY_BYTES (scipy's;
+#: the TensorFlow engine keeps the same number of float32 vectors, half the bytes).
 LBFGS_MEMORY = 50
 LBFGS_MEMORY_BYTES = 640 * 2**20
 #: How often L-BFGS may restart (fresh memory, same image) after its line search fails part-way through a stage.
 LBFGS_RESTARTS = 3
+
+#: memory="auto" runs VGG19's first two blocks in stripes (vgg.Stripes: the same loss and gradient, less memory, a
+#: little more time) for images of more pixels than this, in stripes of about STRIPE_PIXELS pixels each;
+#: memory="low" always does, memory="fast" never. benchmarks/RESULTS.md measures both sides.
+MEMORY_CHOICES = ("auto", "low", "fast")
+STRIPES_ABOVE = 640 * 640
+STRIPE_PIXELS = 256 * 1024
 
 
 class TransferError(ValueError):
@@ -224,7 +234,8 @@ def initial_image(content: tf.Tensor, init="content", seed: int = 0) -> tf.Tenso
 class StyleTransferProblem:
     """The loss of one image size: targets from the content and styles, and a tf.function for loss and gradient."""
 
-    def __init__(self, extractor, content, styles, blend, *, style_weight, content_weight, tv_weight, form, layer_weights=None):
+    def __init__(self, extractor, content, styles, blend, *, style_weight, content_weight, tv_weight, form, layer_weights=None,
+                 masks=None, style_masks=None, mask_mode="simple", extra_loss=None):
         self.extractor = extractor
         self.form = form
         self.style_weight = float(style_weight)
@@ -234,20 +245,32 @@ class StyleTransferProblem:
         self.use_style = self.style_weight > 0
         self.use_content = self.content_weight > 0
         self.content_targets = extractor(content)["content"] if self.use_content else {}
-        self.style_targets = [extractor(s)["style"] for s in styles] if self.use_style else []
+        # Spatial control (Gatys et al. 2017): with masks, style s is matched only inside its region of the content
+        # (guided Gram matrices, helpers.losses), against the Gram matrices of its style image's own region.
+        self.region_masks = None
+        if masks is not None and self.use_style:
+            self.region_masks, self.style_targets = _guided_targets(extractor, tuple(content.shape[1:3]), styles, masks,
+                                                                    style_masks, mask_mode)
+        else:
+            self.style_targets = [extractor(s)["style"] for s in styles] if self.use_style else []
         self.blend = list(blend)
         self.layer_weights = layer_weights
+        self.extra_loss = extra_loss  # a caller's own term of the image (e.g. helpers.temporal's temporal loss), or None
         self.loss_and_grads = tf.function(self._loss_and_grads, reduce_retracing=True)
         self.losses = tf.function(self._losses, reduce_retracing=True)
 
-    def _losses(self, image):
-        """Weighted parts (total, style, content, tv) for an image [1, H, W, 3]."""
-        outputs = self.extractor(image) if (self.use_style or self.use_content) else None
+    def _losses(self, image, outputs=None):
+        """Weighted parts (total, style, content, tv) for an image [1, H, W, 3] (and the extractor's `outputs` of it, if known)."""
+        guided = self.region_masks is not None
+        if outputs is None:
+            outputs = (self.extractor.features(image) if guided else self.extractor(image)) if (self.use_style or self.use_content) else None
         zero = tf.constant(0.0, tf.float32)
-        if self.use_style:
-            style = tf.add_n(
-                [w * losses.style_loss(outputs["style"], t, self.layer_weights, self.form) for w, t in zip(self.blend, self.style_targets)]
-            )
+        if self.use_style and guided:  # each region's own style, each weighted by its share of the picture
+            style = tf.add_n([losses.guided_style_loss(outputs["style"], t, m, _style_layer_weights(self.layer_weights, i), self.form)
+                              for i, (t, m) in enumerate(zip(self.style_targets, self.region_masks))])
+        elif self.use_style:
+            style = tf.add_n([w * losses.style_loss(outputs["style"], t, _style_layer_weights(self.layer_weights, i), self.form)
+                              for i, (w, t) in enumerate(zip(self.blend, self.style_targets))])
         else:
             style = zero
         content = losses.content_loss(outputs["content"], self.content_targets, self.form) if self.use_content else zero
@@ -258,15 +281,49 @@ class StyleTransferProblem:
             "tv": self.tv_weight * tv,
         }
         total = parts["style"] + parts["content"] + parts["tv"]
+        if self.extra_loss is not None:
+            parts["extra"] = tf.cast(self.extra_loss(image), tf.float32)
+            total = total + parts["extra"]
         return total, parts
 
     def _loss_and_grads(self, image):
         """(total, parts, d total / d image) for an image [1, H, W, 3]."""
+        if getattr(self.extractor, "tile_rows", None) and (self.use_style or self.use_content):  # VGG19 in stripes (memory="low")
+            return self.extractor.loss_and_grads(image, lambda outputs: self._losses(image, outputs))
         with tf.GradientTape() as tape:
             tape.watch(image)
             total, parts = self._losses(image)
         grad = tape.gradient(total, image)
         return total, parts, tf.zeros_like(image) if grad is None else grad  # None when every weight is 0
+
+
+def _per_style(layer_weights) -> bool:
+    """True when layer_weights gives one setting per style: a list or tuple of dicts (or None)."""
+    return (isinstance(layer_weights, (list, tuple)) and len(layer_weights) > 0
+            and all(w is None or isinstance(w, dict) for w in layer_weights))
+
+
+def _style_layer_weights(layer_weights, index: int):
+    """The layer weights of style `index`: one setting shared by all styles, or that style's own entry."""
+    return layer_weights[index] if _per_style(layer_weights) else layer_weights
+
+
+def _guided_targets(extractor, size, styles, region_masks, style_masks, mode):
+    """Each region's masks per style layer (content masks at `size`), and each style's guided Gram targets ({layer: [1, C, C]})."""
+    layers = list(extractor.style_layers)
+    regions, targets = [], []
+    for i, (style, mask, style_mask) in enumerate(zip(styles, region_masks, style_masks or [None] * len(styles))):
+        mask = tf.ones([1, *size, 1]) if mask is None else masking.resize(mask, size)
+        regions.append(masking.layer_masks(mask, layers, mode, f"masks[{i}]"))
+        if style_mask is None:
+            targets.append(extractor(style)["style"])
+            continue
+        on_style = masking.layer_masks(masking.resize(style_mask, tuple(style.shape[1:3])), layers, mode, f"style_masks[{i}]")
+        for n in masking.empty_layers(on_style):  # nothing of the style's region there: that layer has no term for this region
+            regions[-1][n] = tf.zeros_like(regions[-1][n])
+        features = extractor.features(style)["style"]
+        targets.append({n: losses.guided_gram_matrix(features[n], on_style[n]) for n in layers})
+    return regions, targets
 
 
 # ----------------------------------------------------------------------------------------- the runners
@@ -312,6 +369,8 @@ class _Recorder:
         h["total"].append(total)
         for k in ("style", "content", "tv"):
             h[k].append(values[k])
+        if "extra" in values:
+            h.setdefault("extra", []).append(values["extra"])
         h["seconds"].append(time.perf_counter() - self.start)
         h["scale"].append(self.scale)
         image = tf.identity(image)
@@ -355,12 +414,12 @@ def _run_adam(problem, start, steps, recorder, learning_rate, beta_1, beta_2, ep
 
 
 def _run_lbfgs(problem, start, steps, recorder, maxcor):
-    """scipy L-BFGS-B with [0, 1] bounds; float64 at the scipy boundary; returns the final image.
+    """scipy L-BFGS-B with [0, 1] bounds (optimizer="lbfgs-scipy"); float64 at the scipy boundary; returns the final image.
 
     When the line search fails part-way (status 2, "ABNORMAL", e.g. on the TV term's kinks or on bfloat16's rounded
     gradients), L-BFGS restarts from the image it reached with a fresh memory, up to LBFGS_RESTARTS times.
     """
-    from scipy.optimize import minimize
+    from scipy.optimize import Bounds, minimize
 
     shape = tuple(start.shape)
     cache = {}
@@ -387,7 +446,7 @@ def _run_lbfgs(problem, start, steps, recorder, maxcor):
         recorder.record(image, total, parts, advance=True)
 
     x = np.asarray(start, np.float64).ravel()
-    bounds = [(0.0, 1.0)] * x.size
+    bounds = Bounds(np.zeros(x.size), np.ones(x.size))
     done, restarts = 0, 0
     while True:
         result = minimize(
@@ -411,6 +470,57 @@ def _run_lbfgs(problem, start, steps, recorder, maxcor):
     if done < int(steps):  # scipy stopped before `steps` iterations: line search failed, maxfun, converged...
         recorder.lbfgs_early.append(f"after {done} of {int(steps)} iterations: {result.message}")
     return tf.constant(x.reshape(shape), tf.float32)
+
+
+#: L-BFGS in TensorFlow takes as many iterations per call as fit in about this many seconds (one at least), so that
+#: the progress bar moves and Ctrl-C answers; a callback's steps always end a call.
+LBFGS_CALL_SECONDS = 0.5
+
+
+def _run_lbfgs_tf(problem, start, steps, recorder, memory):
+    """L-BFGS inside TensorFlow (helpers.lbfgs), several iterations per call; returns the final image.
+
+    The history gets every iteration's loss; iterations run in one call share its time evenly. The best and last
+    images are the engine's own, so they are exact although only a call's last image comes back to Python.
+    """
+    engine = lbfgs.LBFGS(problem.loss_and_grads, start, memory)  # one trace of the evaluation, shared by start() and run()
+    done, per_iteration = 0, None
+    try:
+        total, parts = engine.start()
+        recorder.record(start, total, parts, advance=False)  # step 0 of this stage; stops on a non-finite loss
+        while done < steps:
+            k = steps - done
+            if recorder.callback is not None:  # end the call at the next step the callback sees
+                k = min(k, recorder.callback_every - recorder.step % recorder.callback_every)
+            k = 1 if per_iteration is None else max(1, min(k, int(LBFGS_CALL_SECONDS / per_iteration)))
+            restarts, began = engine.restarts, time.perf_counter()
+            out = engine.run(k)
+            ended = time.perf_counter()
+            if out["done"]:
+                per_iteration = (ended - began) / out["done"]
+            image = engine.x
+            for i in range(out["done"]):
+                if i == out["done"] - 1:
+                    recorder.best = engine.best  # exact, although the iterations before the last came back without their image
+                recorder.record(image, out["total"][i], {name: values[i] for name, values in out["parts"].items()}, advance=True)
+            seconds = recorder.history["seconds"]
+            for i in range(out["done"]):  # spread the call's time evenly over its iterations
+                seconds[len(seconds) - out["done"] + i] = began - recorder.start + (i + 1) * (ended - began) / out["done"]
+            done += out["done"]
+            if engine.restarts > restarts:
+                recorder.lbfgs_restarts.append(recorder.step)
+            if out["status"] == lbfgs.NON_FINITE:
+                recorder.last_good = image
+                recorder.record(image, out["bad_total"], out["bad_parts"], advance=False)  # raises _Stop
+            if out["status"] != lbfgs.RUNNING:
+                recorder.lbfgs_message = out["message"]
+                recorder.lbfgs_early.append(f"after {done} of {int(steps)} iterations: {out['message']}")
+                break
+        else:
+            recorder.lbfgs_message = "STOP: the requested number of iterations was reached"
+    finally:
+        recorder.lbfgs_evaluations += engine.evaluations
+    return engine.x
 
 
 # ---------------------------------------------------------------------------------------- entry point
@@ -452,12 +562,24 @@ class _Plan:
     lbfgs_memory: int
     precision: str
     recompute: bool
+    masks: list | None = None  # spatial control: one [1, H, W, 1] mask per style over the content (None: everywhere)
+    style_masks: list | None = None  # and optionally one over each style image (None: the whole style image)
+    mask_mode: str = "simple"
+    style_scale: float | None = None
+    memory: str = "auto"
 
 
 def _plan(content, style, *, optimizer, steps, init, style_weight, content_weight, tv_weight, style_layers, content_layers,
           weights, pooling, preserve_color, scales, callback_every, style_blend_weights, form, learning_rate, beta_1, beta_2,
-          epsilon, lbfgs_memory, extractor, max_dim, precision, recompute) -> _Plan:
+          epsilon, lbfgs_memory, extractor, max_dim, precision, recompute, masks=None, style_masks=None, mask_mode="simple",
+          style_scale=None, layer_weights=None, memory="auto") -> _Plan:
     """Check every argument of transfer() and load its images; TransferError says what is wrong."""
+    content_source = content  # what the reader named ("auto" masks look it up)
+    if memory not in MEMORY_CHOICES:
+        raise TransferError(f"unknown memory {memory!r}; use one of {', '.join(MEMORY_CHOICES)}")
+    if memory == "low" and masks is not None:
+        raise TransferError("masks cannot be combined with memory='low': guided Gram matrices need whole feature maps, which "
+                            "VGG19 in stripes never holds; use memory='fast'")
     if precision not in PRECISIONS:
         raise TransferError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if recompute not in (True, False):
@@ -478,7 +600,14 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
     if not style_list:
         raise TransferError("style: give at least one style image")
     style_names = [f"style[{i}]" if len(style_list) > 1 else "style" for i in range(len(style_list))]
-    styles = [_load(s, name, max_dim) for s, name in zip(style_list, style_names)]
+    styles = [_load(s, name, max_dim if style_scale is None else None) for s, name in zip(style_list, style_names)]
+    if style_scale is not None:  # jcjohnson/neural-style's -style_scale: the style's long side relative to the content's
+        style_scale = _check_number(style_scale, "style_scale", low=0.0, high=math.inf, hint="1 gives the style the content's long side")
+        styles = [_scale_style(s, name, style_scale, content) for s, name in zip(styles, style_names)]
+    if _per_style(layer_weights) and len(layer_weights) != len(styles):
+        raise TransferError(f"layer_weights has {len(layer_weights)} per-style entries for {len(styles)} style(s); give one per style")
+    mask_list, style_mask_list = _check_masks(masks, style_masks, mask_mode, content_source, content, styles, style_blend_weights,
+                                              extractor, style_layers)
     if optimizer == "adam" and not isinstance(learning_rate, tf.keras.optimizers.schedules.LearningRateSchedule):
         learning_rate = _check_number(learning_rate, "learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
     for beta, beta_name in ((beta_1, "beta_1"), (beta_2, "beta_2")):
@@ -508,7 +637,8 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
     if len(step_list) != len(scale_list):
         raise TransferError(f"steps has {len(step_list)} values for {len(scale_list)} scales {scale_list}")
     return _Plan(
-        content=content, styles=styles, blend=_check_blend(style_blend_weights, len(styles)), chosen=chosen,
+        content=content, styles=styles, chosen=chosen,
+        blend=_check_blend(style_blend_weights, len(styles)) if mask_list is None else [1.0] * len(styles),  # masks: see _check_masks
         style_layers=style_layers, content_layers=content_layers, scales=scale_list,
         steps=[_check_count(n, "steps") for n in step_list], callback_every=_check_count(callback_every, "callback_every"),
         learning_rate=learning_rate, epsilon=epsilon,
@@ -516,7 +646,70 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
                       else _check_count(lbfgs_memory, "lbfgs_memory")),
         precision=precision,
         recompute=bool(recompute),
+        masks=mask_list, style_masks=style_mask_list, mask_mode=mask_mode, style_scale=style_scale, memory=memory,
     )
+
+
+def stripe_rows(height: int, width: int) -> int:
+    """Image rows per stripe for memory="low": about STRIPE_PIXELS pixels (at least 32 rows)."""
+    return max(32, STRIPE_PIXELS // max(1, int(width)))
+
+
+def _stripes_for(plan: _Plan) -> int | None:
+    """The rows per stripe memory= asks for at the plan's (largest) size, or None for the whole image; "auto" says when it chooses stripes."""
+    _, height, width, _ = (int(d) for d in plan.content.shape)
+    if plan.memory == "fast" or (plan.memory == "auto" and (height * width <= STRIPES_ABOVE or plan.masks is not None)):
+        return None
+    rows = stripe_rows(height, width)
+    if plan.memory == "auto":
+        print(f"memory='auto': {width}x{height} px is over {STRIPES_ABOVE:,} pixels, so VGG19's first two blocks run in stripes of "
+              f"about {rows} rows (the same loss, less memory, a little more time per step; memory='fast' keeps the whole image).",
+              flush=True)
+    return rows
+
+
+#: The longest side a style image may be given by style_scale (its Gram matrices are computed once, at that size).
+MAX_STYLE_SIDE = 2048
+
+
+def _scale_style(style, name: str, style_scale: float, content) -> tf.Tensor:
+    """The style resized so its long side is style_scale x the content's long side (aspect kept; short side >= images.MIN_SIDE)."""
+    long_side = max(1, round(style_scale * max(int(content.shape[1]), int(content.shape[2]))))
+    height, width = images.scaled_size(int(style.shape[1]), int(style.shape[2]), long_side)
+    if max(height, width) > long_side:  # the course's rule for thin images: the short side stays at VGG19's minimum
+        config.notice("style_scale", f"style_scale={style_scale:g} would make {name} smaller than {images.MIN_SIDE} px on its short "
+                      f"side; it is {width}x{height} px instead (VGG19's minimum)", log=False)
+    if max(height, width) > MAX_STYLE_SIDE:
+        raise TransferError(f"style_scale={style_scale:g} makes {name} {width}x{height} px; at most {MAX_STYLE_SIDE} px on the long side")
+    return _resize(style, (height, width))
+
+
+def _check_masks(masks, style_masks, mask_mode, content_source, content, styles, style_blend_weights, extractor, style_layers):
+    """Load and check the content masks (one per style) and style masks -> (list or None, list or None); errors name the mask.
+
+    A mask must also keep something at one style layer at least (the "inside" erosion can erase a narrow region at the
+    deep layers, which then have no style term for it; a notice says so).
+    """
+    if masks is None:
+        if style_masks is not None:
+            raise TransferError("style_masks needs masks: give one mask over the content per style as well")
+        return None, None
+    if mask_mode not in masking.MODES:
+        raise TransferError(f"unknown mask_mode {mask_mode!r}; use one of {', '.join(masking.MODES)}")
+    if style_blend_weights is not None:
+        raise TransferError("style_blend_weights cannot be combined with masks: with masks each style is weighted by its region's "
+                            "share of the picture")
+    if extractor is not None and not isinstance(extractor, vgg.StyleContentModel):
+        raise TransferError("masks need VGG19's features (extractor=None or a vgg.StyleContentModel)")
+    size = tuple(int(d) for d in content.shape[1:3])
+    layers = extractor.style_layers if extractor is not None else (vgg.STYLE_LAYERS if style_layers is None else style_layers)
+    try:
+        found = masking.for_styles(masks, [size] * len(styles), what="masks", content=content_source, layers=layers, mode=mask_mode)
+        on_styles = None if style_masks is None else masking.for_styles(
+            style_masks, [tuple(int(d) for d in s.shape[1:3]) for s in styles], what="style_masks", layers=layers, mode=mask_mode)
+    except ValueError as exc:  # MaskError, or an unknown layer name
+        raise TransferError(str(exc)) from exc
+    return found, on_styles
 
 
 def default_lbfgs_memory(pixels: int, channels: int = 3) -> int:
@@ -557,12 +750,19 @@ def _settings(plan: _Plan, extractor, *, optimizer, init, pooling, preserve_colo
         "deepest_layer": getattr(extractor, "deepest_layer", None),
         "precision": getattr(extractor, "precision", "float32"),
         "recompute": getattr(extractor, "recompute", False),
+        "memory": plan.memory,
+        "stripe_rows": getattr(extractor, "tile_rows", None),
+        "masks": None if plan.masks is None else len(plan.masks),
+        "mask_mode": plan.mask_mode if plan.masks is not None else None,
+        "style_scale": plan.style_scale,
     }
     if optimizer == "adam":
         epsilon = ADAM_EPSILON[plan.chosen["form"]] if plan.epsilon is None else float(plan.epsilon)
         settings.update(learning_rate=plan.learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
     else:
         settings.update(lbfgs_memory=plan.lbfgs_memory)
+    if optimizer == "lbfgs":  # the TensorFlow engine's choices (helpers.lbfgs)
+        settings.update(lbfgs_line_search=lbfgs.LINE_SEARCH, lbfgs_bounds=lbfgs.BOUND_HANDLING)
     return settings
 
 
@@ -587,12 +787,15 @@ def _run_scales(plan: _Plan, extractor, work_content, work_styles, start, record
                 extractor, stage_content, stage_styles, plan.blend,
                 style_weight=plan.chosen["style_weight"], content_weight=plan.chosen["content_weight"],
                 tv_weight=plan.chosen["tv_weight"], form=plan.chosen["form"], layer_weights=settings["layer_weights"],
+                masks=plan.masks, style_masks=plan.style_masks, mask_mode=plan.mask_mode, extra_loss=settings.get("extra_loss"),
             )
             if settings["optimizer"] == "adam":
                 image = _run_adam(problem, stage_start, n, recorder, settings["learning_rate"], settings["beta_1"],
                                   settings["beta_2"], settings["epsilon"])
-            else:
+            elif settings["optimizer"] == "lbfgs-scipy":
                 image = _run_lbfgs(problem, stage_start, n, recorder, plan.lbfgs_memory)
+            else:
+                image = _run_lbfgs_tf(problem, stage_start, n, recorder, plan.lbfgs_memory)
             current = image
         return image, "finished", ""
     except KeyboardInterrupt:
@@ -610,7 +813,7 @@ def _finish(final, stopped, message, recorder, settings, finish, content) -> Tra
     """Say how the run ended, record it in the settings, and return the result at the content's size."""
     if message:
         print(message, flush=True)
-    if settings["optimizer"] == "lbfgs":  # also after Ctrl-C, when scipy never returned
+    if settings["optimizer"].startswith("lbfgs"):  # also after Ctrl-C, when the optimiser never returned
         settings["lbfgs_message"] = getattr(recorder, "lbfgs_message", "interrupted")
         settings["lbfgs_evaluations"] = recorder.lbfgs_evaluations
         settings["lbfgs_restarts"] = recorder.lbfgs_restarts
@@ -656,22 +859,40 @@ def transfer(
     max_dim: int | None = images.DEFAULT_MAX_DIM,
     precision: str = "auto",
     recompute: bool = False,
+    memory: str = "auto",
+    masks=None,
+    style_masks=None,
+    mask_mode: str = "simple",
+    style_scale: float | None = None,
+    extra_loss: Callable | None = None,
 ) -> TransferResult:
     """Stylise `content` [1, H, W, 3] in [0, 1] with `style` (an image or a list) -> TransferResult (image at the content's size).
 
+    `optimizer` is "lbfgs" (L-BFGS inside TensorFlow, helpers.lbfgs), "lbfgs-scipy" (scipy's L-BFGS-B) or "adam".
     `steps` is an int, or one int per scale (a list, tuple or array); Adam's `epsilon` defaults to ADAM_EPSILON[form];
     `callback(step, image, losses)` is called every `callback_every` steps; `progress` shows a bar (a string labels it).
     Ctrl-C (KeyboardInterrupt) returns the best image so far; a NaN/Inf loss returns the last good image.
     `precision` is the precision VGG19 computes in: "float32", "bfloat16", or "auto" (bfloat16 only where this machine
     runs it faster; measured once, see helpers.precision); the losses are always computed and recorded in float32.
     `recompute=True` recomputes VGG19's activations block by block in the backward pass instead of keeping them (off by
-    default: benchmarks/RESULTS.md measures what it saves and costs).
+    default: benchmarks/RESULTS.md measures what it saves and costs). `memory="auto"` runs VGG19's first two blocks in
+    stripes for images over STRIPES_ABOVE pixels (the same loss and gradient in less memory, a little slower; said in one
+    line); "low" always does, "fast" never; masks need "fast" (which "auto" then picks); `recompute` applies only to the
+    whole image.
     `extractor` replaces VGG19 by any model with StyleContentModel's interface (its own layers; `weights`, `pooling`,
-    `precision`, `recompute`, `style_layers` and `content_layers` are then unused, and the loss form defaults to "relative").
+    `precision`, `recompute`, `memory`, `style_layers` and `content_layers` are then unused, and the loss form defaults to "relative").
     `content` and `style` may also be example names, file paths, PIL images or arrays: those larger than `max_dim`
     (default 512 px on the long side, or the largest of `scales`) are scaled down first, with a note that says so;
     max_dim=None keeps them at full size. A tf.Tensor is used at its own size. The result has the content's size
     after that scaling.
+    Spatial control (Gatys et al. 2017): `masks` gives one mask per style over the content (helpers.masks: a built-in
+    name, "auto", a grey image file or an array; None: everywhere), so each style is matched only inside its region and
+    a region no mask covers keeps the photo; `style_masks` optionally picks the region of each style image to copy;
+    `mask_mode` is "simple" or "inside" (how masks reach each layer). `style_scale` resizes each style so its long side
+    is style_scale x the content's (jcjohnson/neural-style's -style_scale). `layer_weights` may also be a list with one
+    {layer: weight} dict per style, e.g. fine layers from one style and coarse layers from another.
+    `extra_loss(image)` -> scalar is added to the objective (recorded as 'extra' in the history), e.g. the temporal
+    loss of helpers.temporal for video; it gets the image being optimised at each scale.
     """
     # 1. Check every argument and load the images, before any work starts.
     plan = _plan(content, style, optimizer=optimizer, steps=steps, init=init, style_weight=style_weight,
@@ -679,17 +900,24 @@ def transfer(
                  weights=weights, pooling=pooling, preserve_color=preserve_color, scales=scales, callback_every=callback_every,
                  style_blend_weights=style_blend_weights, form=form, learning_rate=learning_rate, beta_1=beta_1,
                  beta_2=beta_2, epsilon=epsilon, lbfgs_memory=lbfgs_memory, extractor=extractor, max_dim=max_dim,
-                 precision=precision, recompute=recompute)
+                 precision=precision, recompute=recompute, masks=masks, style_masks=style_masks, mask_mode=mask_mode,
+                 style_scale=style_scale, layer_weights=layer_weights, memory=memory)
     # 2. Colour: what the optimiser sees, and how its image becomes the result.
     start = initial_image(plan.content, init, seed)
     work_content, work_styles, start, finish = _colour_handling(preserve_color, plan.content, plan.styles, start)
     # 3. The feature extractor: VGG19 cut after the deepest layer a term with a non-zero weight uses, in the chosen precision.
     if extractor is None:
+        rows = _stripes_for(plan)  # stripes replace recomputation where they are used
         extractor = vgg.StyleContentModel(plan.style_layers if plan.chosen["style_weight"] > 0 else [],
                                           plan.content_layers if plan.chosen["content_weight"] > 0 else [], weights, pooling,
-                                          precision=resolve_precision(plan.precision), recompute=plan.recompute)
+                                          precision=resolve_precision(plan.precision), recompute=plan.recompute and rows is None,
+                                          tile_rows=rows)
     settings = _settings(plan, extractor, optimizer=optimizer, init=init, pooling=pooling, preserve_color=preserve_color,
                          seed=seed, layer_weights=layer_weights, beta_1=beta_1, beta_2=beta_2)
+    if extra_loss is not None:
+        if not callable(extra_loss):
+            raise TransferError(f"extra_loss must be a function of the image, got {type(extra_loss).__name__}")
+        settings["extra_loss"] = extra_loss
     # 4. Optimise at each scale, coarse to fine; each scale starts from the previous one's result.
     recorder = _Recorder(sum(plan.steps), progress, callback, plan.callback_every, finish, plan.scales[0])
     with _quiet_retracing():

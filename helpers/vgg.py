@@ -262,7 +262,7 @@ class StyleContentModel(tf.keras.models.Model):
     """Maps an image in [0, 1] to {'style': {layer: Gram [B, C, C]}, 'content': {layer: features [B, h, w, C]}}."""
 
     def __init__(self, style_layers=None, content_layers=None, weights="auto", pooling: str = "max",
-                 precision: str = "float32", recompute: bool = False):
+                 precision: str = "float32", recompute: bool = False, tile_rows: int | None = None):
         super().__init__()
         # Either list may be empty (a loss without that term); the network stops at the deepest layer still needed.
         self.style_layers = check_layers(STYLE_LAYERS if style_layers is None else style_layers, allow_empty=True)
@@ -278,9 +278,23 @@ class StyleContentModel(tf.keras.models.Model):
         self.num_style_layers = len(self.style_layers)
         self.deepest_layer = max(names, key=ALL_LAYERS.index) if names else None
         self._blocks = _recomputed_blocks(self.vgg, names) if (self.recompute and names) else None
+        # tile_rows=N runs the first blocks in stripes of about N image rows (less memory, the same outputs); see Stripes.
+        if tile_rows is not None and self.recompute:
+            raise ValueError("recompute and tile_rows do not combine: stripes already keep only one stripe's activations")
+        self._stripes = Stripes(self.vgg, names, tile_rows) if (tile_rows is not None and names) else None
+        self.tile_rows = None if self._stripes is None else self._stripes.tile_rows
 
     def call(self, inputs):
         """Expects [B, H, W, 3] float in [0, 1]."""
+        if self._stripes is not None:
+            return self._stripes.outputs(inputs, self.style_layers, self.content_layers, self.precision)
+        found = self.features(inputs)
+        return {"content": found["content"], "style": {name: gram_matrix(out) for name, out in found["style"].items()}}
+
+    def features(self, inputs):
+        """{'style': {layer: features [B, h, w, C]}, 'content': {layer: features}} in float32, before any Gram matrix."""
+        if self._stripes is not None:
+            raise ValueError("features() needs whole feature maps, which a model with tile_rows never holds; use tile_rows=None")
         if self.vgg is None:
             return {"content": {}, "style": {}}
         x = preprocess(inputs)
@@ -295,10 +309,22 @@ class StyleContentModel(tf.keras.models.Model):
         outputs = [tf.cast(out, tf.float32) for out in outputs]  # the losses are always computed in float32
         style_outputs = outputs[: self.num_style_layers]
         content_outputs = outputs[self.num_style_layers :]
-        return {
-            "content": dict(zip(self.content_layers, content_outputs)),
-            "style": {name: gram_matrix(out) for name, out in zip(self.style_layers, style_outputs)},
-        }
+        return {"content": dict(zip(self.content_layers, content_outputs)), "style": dict(zip(self.style_layers, style_outputs))}
+
+    def loss_and_grads(self, image, loss_fn):
+        """(total, parts, d total / d image) of loss_fn(outputs) -> (total, parts), outputs being this model's of `image`.
+
+        loss_fn may also use `image` itself (e.g. total variation): the image is watched too. With tile_rows the
+        result is the same to float rounding, computed stripe by stripe (Stripes.loss_and_grads).
+        """
+        image = tf.convert_to_tensor(image, tf.float32)
+        if self._stripes is not None:
+            return self._stripes.loss_and_grads(image, loss_fn, self.style_layers, self.content_layers, self.precision)
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            total, parts = loss_fn(self(image))
+        grad = tape.gradient(total, image)
+        return total, parts, tf.zeros_like(image) if grad is None else grad
 
 
 def _recomputed_blocks(model: tf.keras.Model, names) -> list:
@@ -330,3 +356,174 @@ def _run_blocks(blocks, x, names) -> list:
         x, *outs = block(x)
         found.update(zip(tapped, outs))
     return [found[name] for name in names]
+
+
+#: Stripes run VGG19 in stripes up to this layer: blocks 1 and 2, whose full-resolution activations hold most of an
+#: evaluation's memory (benchmarks/RESULTS.md, section 4); the rest runs on the whole, 4x smaller, feature map.
+STRIPED_THROUGH = "block2_pool"
+
+
+class Stripes:
+    """VGG19's first blocks run on horizontal stripes of the image, with the same outputs as the whole image.
+
+    Each stripe owns some image rows and is run with a halo of rows above and below, as wide as the first blocks'
+    receptive field and a multiple of their pooling stride, so that every feature row it owns (and every max-pooling
+    window) is exactly the whole image's. What the loss needs from the first blocks adds up over stripes: their Gram
+    matrices are sums over locations, and content features and the feature map the later blocks start from are
+    pieced together. The gradient is the loss's gradient with respect to those sums and pieces (known once every
+    stripe's share is in), pushed back through each stripe in turn, so only one stripe's activations exist at a time.
+    The first blocks run forward twice (once for the sums, once for their gradient).
+    """
+
+    def __init__(self, model: tf.keras.Model, names, tile_rows: int, through: str = STRIPED_THROUGH):
+        layers = [layer for layer in model.layers if layer.name.startswith("block")]
+        deepest = max(names, key=ALL_LAYERS.index)
+        cut = min(ALL_LAYERS.index(through), ALL_LAYERS.index(deepest))
+        self.early = [layer for layer in layers if ALL_LAYERS.index(layer.name) <= cut]
+        self.late = [layer for layer in layers if ALL_LAYERS.index(layer.name) > cut]
+        self.early_names = [n for n in names if ALL_LAYERS.index(n) <= cut]
+        # Cumulative stride of every early layer's output, and the halo (in image rows) its receptive field needs.
+        self.strides, stride = {}, 1
+        for layer in self.early:
+            if _is_pooling(layer):
+                if tuple(layer.pool_size) != (2, 2) or tuple(layer.strides) != (2, 2) or layer.padding != "valid":
+                    raise ValueError(f"{layer.name}: stripes need VGG19's 2x2, stride-2 pooling")
+                stride *= 2
+            elif tuple(layer.kernel_size) != (3, 3) or tuple(layer.strides) != (1, 1) or layer.padding != "same":
+                raise ValueError(f"{layer.name}: stripes need VGG19's 3x3, stride-1, 'same' convolutions")
+            self.strides[layer.name] = stride
+        self.stride = stride
+        margin = 0
+        for layer in reversed(self.early):  # rows of context needed beyond a stripe's own, walking back to the image
+            margin = 2 * margin if _is_pooling(layer) else margin + 1  # a 2x2 pooling doubles it, a 3x3 convolution adds one
+        self.halo = -(-margin // stride) * stride
+        if isinstance(tile_rows, bool) or not isinstance(tile_rows, (int, np.integer)) or tile_rows < 1:
+            raise ValueError(f"tile_rows must be a whole number of image rows >= 1, got {tile_rows!r}")
+        self.tile_rows = -(-int(tile_rows) // stride) * stride  # a multiple of the stride, so pooling windows line up
+
+    def stripes(self, height: int) -> list[tuple[int, int, int, int]]:
+        """(own start, own end, window start, window end) in image rows for an image `height` rows high."""
+        starts = list(range(0, height, self.tile_rows))
+        if len(starts) > 1 and height - starts[-1] < self.stride:  # a last stripe too thin to own a pooled row
+            starts.pop()
+        ends = starts[1:] + [height]
+        return [(a, b, max(0, a - self.halo), min(height, b + self.halo)) for a, b in zip(starts, ends)]
+
+    def _run_early(self, window, precision):
+        """The early layers on one stripe's window of the image: ({tapped name: output}, the last early output)."""
+        x = preprocess(window)
+        if precision != "float32":
+            x = tf.cast(x, precision)
+        taps = {}
+        for layer in self.early:
+            x = layer(x)
+            if layer.name in self.early_names:
+                taps[layer.name] = x
+        return taps, x
+
+    def _own(self, tensor, name_or_stride, stripe):
+        """The rows of an early output that a stripe owns."""
+        s = name_or_stride if isinstance(name_or_stride, int) else self.strides[name_or_stride]
+        a, b, w0, _ = stripe
+        return tensor[:, (a - w0) // s:(a - w0) // s + (b // s - a // s)]
+
+    def _pieces(self, image, style_names, content_names, precision):
+        """The early part stripe by stripe: ({style layer: Gram}, {content layer: features}, the later blocks' input or None)."""
+        height, width = image.shape[1], image.shape[2]
+        if height is None or width is None:
+            raise ValueError("stripes need an image of known height and width")
+        sums = {n: 0.0 for n in style_names}
+        contents = {n: [] for n in content_names}
+        cut = []
+        after = []
+        for stripe in self.stripes(int(height)):
+            window = _after(after, image[:, stripe[2]:stripe[3]])  # one stripe at a time, also inside a graph
+            taps, last = self._run_early(window, precision)
+            for n in style_names:
+                f = tf.cast(self._own(taps[n], n, stripe), tf.float32)
+                sums[n] = sums[n] + tf.linalg.einsum("bijc,bijd->bcd", f, f)
+            for n in content_names:
+                contents[n].append(tf.cast(self._own(taps[n], n, stripe), tf.float32))
+            if self.late:
+                cut.append(self._own(last, self.stride, stripe))
+            after = [t for t in (*sums.values(), *(c[-1] for c in contents.values()), *cut[-1:]) if isinstance(t, tf.Tensor)]
+        grams = {n: sums[n] / float((int(height) // self.strides[n]) * (int(width) // self.strides[n])) for n in style_names}
+        return grams, {n: tf.concat(c, axis=1) for n, c in contents.items()}, (tf.concat(cut, axis=1) if self.late else None)
+
+    def _run_late(self, x):
+        """The later layers on the pieced-together feature map: {tapped name: float32 output}."""
+        taps = {}
+        for layer in self.late:
+            x = layer(x)
+            taps[layer.name] = x
+        return taps
+
+    def _assemble(self, grams, contents, cut, style_layers, content_layers):
+        """StyleContentModel's outputs from the early pieces and, through the later layers, from `cut`."""
+        late = self._run_late(cut) if cut is not None else {}
+        style = {n: grams[n] if n in grams else gram_matrix(tf.cast(late[n], tf.float32)) for n in style_layers}
+        content = {n: contents[n] if n in contents else tf.cast(late[n], tf.float32) for n in content_layers}
+        return {"content": content, "style": style}
+
+    def outputs(self, image, style_layers, content_layers, precision):
+        """StyleContentModel's outputs of `image` [B, H, W, 3] in [0, 1], stripe by stripe."""
+        image = tf.convert_to_tensor(image, tf.float32)
+        early_style = [n for n in style_layers if n in self.early_names]
+        early_content = [n for n in content_layers if n in self.early_names]
+        grams, contents, cut = self._pieces(image, early_style, early_content, precision)
+        return self._assemble(grams, contents, cut, style_layers, content_layers)
+
+    def loss_and_grads(self, image, loss_fn, style_layers, content_layers, precision):
+        """(total, parts, gradient) as StyleContentModel.loss_and_grads, holding one stripe's activations at a time."""
+        early_style = [n for n in style_layers if n in self.early_names]
+        early_content = [n for n in content_layers if n in self.early_names]
+        # 1. Forward, stripe by stripe: the early Gram matrices, content features and the later blocks' input.
+        grams, contents, cut = self._pieces(image, early_style, early_content, precision)
+        leaves = [grams[n] for n in early_style] + [contents[n] for n in early_content] + ([cut] if cut is not None else [])
+        # 2. The loss from those pieces, and its gradient with respect to each piece (and to the image itself, e.g. TV).
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            tape.watch(leaves)
+            pieces = dict(zip(early_style, leaves)), dict(zip(early_content, leaves[len(early_style):]))
+            total, parts = loss_fn(self._assemble(*pieces, leaves[-1] if cut is not None else None, style_layers, content_layers))
+        image_grad, *piece_grads = tape.gradient(total, [image, *leaves], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        d_grams = dict(zip(early_style, piece_grads))
+        d_contents = dict(zip(early_content, piece_grads[len(early_style):]))
+        d_cut = piece_grads[-1] if cut is not None else None
+        # 3. Backward, stripe by stripe: the stripe's share of <dL/dpiece, piece>, differentiated through the stripe.
+        height, width = int(image.shape[1]), int(image.shape[2])
+        grad = image_grad
+        after = [total, *piece_grads]
+        for stripe in self.stripes(height):
+            window = _after(after, image[:, stripe[2]:stripe[3]])
+            with tf.GradientTape() as tape:
+                tape.watch(window)
+                taps, last = self._run_early(window, precision)
+                share = tf.constant(0.0)
+                for n in early_style:
+                    f = tf.cast(self._own(taps[n], n, stripe), tf.float32)
+                    locations = float((height // self.strides[n]) * (width // self.strides[n]))
+                    share += tf.reduce_sum(d_grams[n] * tf.linalg.einsum("bijc,bijd->bcd", f, f)) / locations
+                for n in early_content:
+                    a, b = stripe[0] // self.strides[n], stripe[1] // self.strides[n]
+                    share += tf.reduce_sum(d_contents[n][:, a:b] * tf.cast(self._own(taps[n], n, stripe), tf.float32))
+                if d_cut is not None:
+                    a, b = stripe[0] // self.stride, stripe[1] // self.stride
+                    share += tf.reduce_sum(tf.cast(d_cut[:, a:b], tf.float32) * tf.cast(self._own(last, self.stride, stripe), tf.float32))
+            piece = tape.gradient(share, window, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            grad = grad + tf.pad(piece, [[0, 0], [stripe[2], height - stripe[3]], [0, 0], [0, 0]])
+            after = [piece]
+        return total, parts, grad
+
+
+def _is_pooling(layer) -> bool:
+    """True for VGG19's pooling layers (max or average)."""
+    return isinstance(layer, (tf.keras.layers.MaxPooling2D, tf.keras.layers.AveragePooling2D))
+
+
+def _after(tensors, value):
+    """`value`, computed only once `tensors` exist (orders the stripes inside a graph; nothing to do when eager)."""
+    if not tensors or tf.executing_eagerly():
+        return value
+    with tf.control_dependencies(tensors):
+        return tf.identity(value)

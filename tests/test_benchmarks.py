@@ -1,53 +1,115 @@
-"""benchmarks/: the quick run works end to end (so the benchmark code cannot rot), and its arithmetic is right."""
+"""benchmarks/: the quick run works end to end (so the benchmark code cannot rot), the report re-renders from kept
+measurements, the full run's grep lines have their format, and the arithmetic is right."""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import subprocess
 import sys
 
 import pytest
 
-from benchmarks import run
+from benchmarks import measure, plans, report, run
 from helpers import config
+
+#: The full run's grep lines (benchmarks/RESULTS.md), each with the precision it was measured in.
+GREP_LINES = {
+    "iteration": re.compile(r"^L-BFGS iteration / evaluation at 512 px: \d+\.\d\dx \((float32|bfloat16)\)$", re.M),
+    "speedup 512": re.compile(r"^time-to-quality speedup at 512 px: (\d+\.\dx|0\.0x \(not reached\)) \((float32|bfloat16)\)$", re.M),
+    "speedup 256": re.compile(r"^time-to-quality speedup at 256 px: not measured in this run \(--candidates measures it\)$", re.M),
+    "memory 1024": re.compile(r"^peak memory of a 1024 px optimisation: \d+ MB \((float32|bfloat16)\)$", re.M),
+    "memory 2048": re.compile(r"^peak memory of a 2048 px optimisation: \d+ MB \((float32|bfloat16)\), \d+\.\d s per iteration$", re.M),
+    "evaluation": re.compile(r"^optimiser evaluation / bare VGG19 pass at \d+ px: \d+\.\d\dx$", re.M),
+}
 
 
 def test_vgg_flops_match_the_known_figure():
     # VGG19 up to block5_conv2, forward + input gradient, at 512x512: about 388 GFLOP.
-    assert round(run._vgg_flops(512, 512) / 1e9) == 388
-    assert run._vgg_flops(256, 256) * 4 == run._vgg_flops(512, 512)
+    assert round(measure.vgg_flops(512, 512) / 1e9) == 388
+    assert measure.vgg_flops(256, 256) * 4 == measure.vgg_flops(512, 512)
 
 
 def test_time_to_reach():
     history = {"total": [10.0, 5.0, 3.0, 2.0], "seconds": [0.0, 1.0, 2.0, 3.0], "scale": [64, 64, 128, 128]}
-    assert run.time_to_reach(history, 3.0, full_side=128) == 2.0
-    assert run.time_to_reach(history, 5.0, full_side=128) == 2.0, "a coarse stage does not count"
-    assert run.time_to_reach(history, 5.0) == 1.0
-    assert run.time_to_reach(history, 1.0, full_side=128) is None
+    assert report.time_to_reach(history, 3.0, full_side=128) == 2.0
+    assert report.time_to_reach(history, 5.0, full_side=128) == 2.0, "a coarse stage does not count"
+    assert report.time_to_reach(history, 5.0) == 1.0
+    assert report.time_to_reach(history, 1.0, full_side=128) is None
 
 
-def test_bench_quick_end_to_end(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(config.ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
-    )
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """make bench-quick into a temporary folder: (folder, RESULTS.md text, the console output)."""
+    out = tmp_path_factory.mktemp("bench-quick")
+    proc = subprocess.run([sys.executable, str(config.ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    text = (tmp_path / "RESULTS.md").read_text()
+    return out, (out / "RESULTS.md").read_text(), proc.stdout
+
+
+def test_bench_quick_end_to_end(quick_run):
+    out, text, said = quick_run
     for heading in ("## 1. Per-step cost", "## 2. Time to quality", "## 3. Offline Magenta model", "## 4. Peak memory"):
         assert heading in text
     assert re.search(r"^VGG19 weights: (packaged|imagenet|file) ", text, re.M), "the weights' kind heads the results"
     assert re.search(r'precision="auto" chose \*\*(float32|bfloat16)\*\* here: one VGG19 pass at \d+ px took', text)
-    assert "| + Gram matrices |" in text and "With activation recomputation" in text
-    assert re.search(r"\| \*\*course default: L-BFGS(, memory \d+, (float32|bfloat16)\*\*|\*\* \(memory \d+, (float32|bfloat16)\)) \|", text)
-    assert re.search(r"\| course defaults \| (float32|bfloat16) \| False \| ", text) and "| with recomputation | " in text
+    assert "| + Gram matrices |" in text and "| + scipy's float64 copies of the image and gradient |" in text
+    assert re.search(r"With VGG19's first two blocks in stripes of 32 rows \(`memory=\"low\"`, .*\), the evaluation takes \d+\.\d{3} s", text)
+    assert re.search(r"\| \*\*course default: L-BFGS in TensorFlow, memory \d+, (float32|bfloat16)\*\* \|", text)
+    assert "| scipy's L-BFGS-B, memory" in text and "bounds 'project'" in text and "from the Magenta model's output" in text
     assert re.search(r"\| 64 px \| (float32|bfloat16) \| \d+\.\d+ s \(", text), "per-step table row missing"
     assert re.search(r"TF matmul peak .*: \d+ GFLOP/s", text)
-    assert (tmp_path / "time_to_quality_64.png").stat().st_size > 1000
-    assert re.search(r"\| 50 \| \d+\.\d\d s \| \d+\.\d{3} s \| \d+\.\d\dx \|", text), "scipy's bookkeeping at memory 50 missing"
+    assert (out / "time_to_quality_64.png").stat().st_size > 1000
+    assert re.search(r"\| 50 \| \d+\.\d\d s \| \d+\.\d{3} s \| \d+\.\d{3} s \| \d+\.\d\dx \| \d+\.\d\dx \|", text), "bookkeeping at memory 50"
+    for engine in ("L-BFGS in TensorFlow (`optimizer=\"lbfgs\"`)", "scipy's L-BFGS-B (`optimizer=\"lbfgs-scipy\"`)"):
+        assert re.search(rf"\| {re.escape(engine)} \| \d+\.\d{{3}} s \| \d+\.\d{{3}} s \| \d+\.\d\d \| \d+\.\d\dx \|", text), engine
     assert re.search(r"The course default took \d+\.\d\d s per iteration in this run", text)
+    assert re.search(r"\| 128 px \| low \| stripes of 32 rows \| (float32|bfloat16) \| \d+ \| 2 \| \d+ MB \| \d+\.\d s \|", text)
+    assert re.search(r"\| 96 px \| fast \| whole image \| ", text)
+    assert re.search(r"\| stage \| whole image \| stripes of 32 rows \|", text)
     assert re.search(r"\| one loss-and-gradient evaluation \(traced and run\) \| \d+ MB \| \d+ MB \|", text)
-    for headline in ("speedup at 512 px", "speedup at 256 px", "optimiser evaluation / bare", "peak memory of a 1024 px"):
-        assert headline not in text, "the quick run must not write the full run's grep lines"
+    for line in ("speedup at 512 px", "speedup at 256 px", "optimiser evaluation / bare", "peak memory of a 1024 px",
+                 "peak memory of a 2048 px", "L-BFGS iteration / evaluation at", "## Goals"):
+        assert line not in text, "the quick run must not write the full run's grep lines"
+    assert re.search(r"^Forecast \(from this machine's timed VGG19 pass\): about \d+\.\d h", said, re.M), "the forecast comes first"
+    assert said.index("Forecast") < said.index("  matmul")
+
+
+def test_the_report_re_renders_from_the_kept_measurements(quick_run):
+    out, text, _ = quick_run
+    (out / "RESULTS.md").unlink()
+    proc = subprocess.run([sys.executable, str(config.ROOT / "benchmarks" / "run.py"), "--quick", "--report-only", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (out / "RESULTS.md").read_text() == text
+    assert "  matmul" not in proc.stdout, "nothing is measured"
+
+
+def test_the_full_runs_grep_lines(quick_run, tmp_path):
+    """The quick run's measurements, relabelled as the full plan's sizes, render every grep line in its format."""
+    m = json.loads((quick_run[0] / run.MEASUREMENTS).read_text())
+    m = copy.deepcopy(m)
+    m["meta"].update(mode="full", command="make bench")
+    for r in m["iteration"].values():
+        r["size"] = 512
+    for r, size in zip(m["memory"], (1024, 2048)):
+        r["size"], r["memory"] = size, "auto"
+    m["ttq"][0]["spec"]["size"] = 512
+    m["steps"][0]["size"] = m["bookkeeping"]["size"] = 512  # the evaluation the iteration is compared with
+    text = report.render(m, tmp_path).read_text()
+    for name, pattern in GREP_LINES.items():
+        assert len(pattern.findall(text)) == 1, name
+    assert re.search(r"^\| a 1024 px optimisation in at most 4096 MB \| \d+ MB \| (yes|no) \|$", text, re.M)
+    assert re.search(r"^\| an L-BFGS iteration at 512 px costs at most 1\.05 evaluations \| \d+\.\d\dx \| (yes|no) \|$", text, re.M)
+    assert re.search(r"^\| time to quality at 512 px 3\.3x the tutorial's \(float32\) \|", text, re.M)
+
+
+def test_report_only_needs_kept_measurements(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run.main(["--quick", "--report-only", "--out", str(tmp_path)])
+    assert "measurements.json does not exist; run the benchmark first" in capsys.readouterr().err
 
 
 def test_resume_reuses_a_kept_measurement_and_only_that_one(tmp_path):
@@ -60,43 +122,59 @@ def test_resume_reuses_a_kept_measurement_and_only_that_one(tmp_path):
     assert run._cache_path(tmp_path, "ttq", {"steps": 3, "recipe": "baseline", "size": 64}) == kept, "argument order must not matter"
 
 
+def test_a_worker_runs_in_its_own_process_and_is_kept(tmp_path):
+    result = run._spawn("matmul", cache=tmp_path, n=64, repeats=1)
+    assert result["gflops"] > 0 and result["measured_seconds"] > 0 and result["peak_mb"] > 100
+    kept = run._cache_path(tmp_path, "matmul", {"n": 64, "repeats": 1})
+    assert json.loads(kept.read_text())["gflops"] == result["gflops"]
+
+
 def test_lead_time():
     baseline = {"total": [10.0, 8.0, 6.0, 4.0], "seconds": [0.0, 10.0, 20.0, 30.0]}
     ahead_then_behind = {"total": [10.0, 7.0, 6.5, 5.5], "seconds": [0.0, 5.0, 15.0, 25.0]}
     # at 5 s the baseline is at 9 (ahead: 7 < 9); at 15 s at 7 (6.5 < 7); at 25 s at 5 (5.5 > 5): behind
-    assert run.lead_time(baseline, ahead_then_behind) == 15.0
-    assert run.lead_time(baseline, {"total": [10.0, 9.5], "seconds": [0.0, 5.0]}) is None
+    assert report.lead_time(baseline, ahead_then_behind) == 15.0
+    assert report.lead_time(baseline, {"total": [10.0, 9.5], "seconds": [0.0, 5.0]}) is None
 
 
 def test_a_random_weights_run_cannot_pass_for_the_real_one():
-    assert run.results_name("packaged") == "RESULTS.md" and run.results_name("imagenet") == "RESULTS.md"
-    assert run.results_name("random") == run.RANDOM_RESULTS != "RESULTS.md"
-    assert "NOT the trained network" in run.weights_line("random")
-    assert run.weights_line("packaged").startswith("VGG19 weights: packaged (ImageNet VGG19, 8-bit")
-    assert run.weights_kind_of([{"weights": "packaged"}, {"no": "weights"}, {"weights": "packaged"}]) == "packaged"
+    assert report.results_name("packaged") == "RESULTS.md" and report.results_name("imagenet") == "RESULTS.md"
+    assert report.results_name("random") == report.RANDOM_RESULTS != "RESULTS.md"
+    assert "NOT the trained network" in report.weights_line("random")
+    assert report.weights_line("packaged").startswith("VGG19 weights: packaged (ImageNet VGG19, 8-bit")
+    assert report.weights_kind_of([{"weights": "packaged"}, {"no": "weights"}, {"weights": "packaged"}]) == "packaged"
     with pytest.raises(RuntimeError, match="different VGG19 weights"):
-        run.weights_kind_of([{"weights": "packaged"}, {"weights": "random"}])
+        report.weights_kind_of([{"weights": "packaged"}, {"weights": "random"}])
 
 
-def test_the_candidates_put_the_course_default_first(monkeypatch):
-    from helpers import optimize
+def test_the_recipes_put_the_course_default_first():
+    from helpers import lbfgs
 
-    spec = {**run.PLANS["full"]["ttq"][0], "candidates": True}  # as with --candidates
-    assert run.PLANS["full"]["ttq"][0]["size"] == 256
-    monkeypatch.setattr(optimize, "LBFGS_MEMORY", 50)
-    rows = run._candidates(spec, "float32")
-    assert rows[0][0] == "course default: L-BFGS, memory 50, float32", "the default's own run, not a second one"
-    assert len(rows) == 3 and not any("bfloat16" in label for label, _ in rows)
-    assert any("coarse to fine" in label for label, _ in run._candidates(run.PLANS["quick"]["ttq"][0], "float32"))
-    assert any("bfloat16" in label for label, _ in run._candidates(spec, "bfloat16"))
-    monkeypatch.setattr(optimize, "LBFGS_MEMORY", 20)
-    rows = run._candidates(spec, "float32")
-    assert rows[0] == ("course default: L-BFGS", {"steps": 300, "lbfgs_memory": 20, "precision": "float32"}) and len(rows) == 4
-    assert run._candidates(run.PLANS["full"]["ttq"][1], "float32") == [
-        ("course default: L-BFGS", {"steps": 300, "lbfgs_memory": 20, "precision": "float32"})]
-    at_512 = {**run.PLANS["full"]["ttq"][1], "candidates": run.PLANS["full"]["ttq"][1]["with_candidates"]}  # as with --candidates
-    assert [label for label, _ in run._candidates(at_512, "float32")] == [
-        "course default: L-BFGS", "L-BFGS, memory 10, float32", "L-BFGS, memory 50, float32"], "512 px: the memories only"
+    full_512, full_256 = plans.PLANS["full"]["ttq"]
+    assert full_512["size"] == 512 and full_256["size"] == 256 and full_256["only_with_candidates"]
+    lean = plans.ttq_specs(plans.PLANS["full"], [512, 256], with_candidates=False)
+    assert [spec["size"] for spec in lean] == [512] and not lean[0]["run_candidates"], "the full plan alone: 512 px, the default"
+    rows = plans.recipes(lean[0], "float32", 50)
+    assert rows == [("course default: L-BFGS in TensorFlow, memory 50, float32",
+                     {"steps": 300, "optimizer": "lbfgs", "lbfgs_memory": 50, "precision": "float32",
+                      "line_search": lbfgs.LINE_SEARCH, "bounds": lbfgs.BOUND_HANDLING})]
+    wide = plans.ttq_specs(plans.PLANS["full"], [512, 256], with_candidates=True)
+    assert [label for label, _ in plans.recipes(wide[0], "float32", 50)][1:] == ["scipy's L-BFGS-B, memory 50, float32"]
+    at_256 = [label for label, _ in plans.recipes(wide[1], "float32", 50)]
+    assert at_256[0].startswith("course default") and len(at_256) == 6 and not any("bfloat16" in label for label in at_256)
+    assert any("float32" in label for label, _ in plans.recipes(wide[1], "bfloat16", 50)[1:]), "bfloat16 runs also get a float32 recipe"
+    quick = plans.ttq_specs(plans.PLANS["quick"], [64], with_candidates=False)
+    assert any("coarse to fine" in label for label, _ in plans.recipes(quick[0], "float32", 50))
+
+
+def test_the_full_plan_fits_in_two_and_a_half_hours():
+    """At the evaluation time that wrote RESULTS.md (5.7 s at 512 px, 2 cores), the lean plan's forecast stays under 2.5 h."""
+    specs = plans.ttq_specs(plans.PLANS["full"], [512, 256], with_candidates=False)
+    seconds, parts = plans.forecast(plans.PLANS["full"], specs, lambda side: 5.7 * (side / 512) ** 2)
+    assert 1.5 * 3600 < seconds < 2.5 * 3600, (seconds / 3600, parts)
+    assert any(part.startswith("baseline at 512 px: 87 min") for part in parts), parts
+    wide = plans.ttq_specs(plans.PLANS["full"], [512, 256], with_candidates=True)
+    assert plans.forecast(plans.PLANS["full"], wide, lambda side: 5.7 * (side / 512) ** 2)[0] > seconds + 3600
 
 
 def test_ttq_sizes_must_be_in_the_plan(capsys):
@@ -107,39 +185,57 @@ def test_ttq_sizes_must_be_in_the_plan(capsys):
 
 def test_a_slowed_baseline_cannot_flatter_the_speedup():
     history = {"seconds": [1.0, 2.0, 120.0], "total": [3.0, 2.0, 1.0]}
-    assert run.fair_baseline_seconds(history, 100, 1.0) == 100.0, "100 steps of 1 s: the 120 s measured were slowed"
-    assert run.fair_baseline_seconds(history, 100, 1.5) == 120.0
-    assert run.fair_baseline_seconds(history, 100, None) == 120.0
+    assert report.fair_baseline_seconds(history, 100, 1.0) == 100.0, "100 steps of 1 s: the 120 s measured were slowed"
+    assert report.fair_baseline_seconds(history, 100, 1.5) == 120.0
+    assert report.fair_baseline_seconds(history, 100, None) == 120.0
 
 
 def test_the_iteration_accounting_adds_up():
     steps = [{"size": 64, "precision": "float32", "lbfgs_eval": [1.0, 1.0, 1.0]}]
-    bookkeeping = {"size": 64, "memories": {"50": {"first_iteration": 0.5, "per_iteration": 0.25}}}
-    hist = {"seconds": [0.0, 30.0], "step": [0, 10], "evaluations": 12, "lbfgs_memory": 50, "precision": "float32", "head_start": 5.0}
+    bookkeeping = {"size": 64, "memories": {"50": {"first_iteration": 0.5, "per_iteration": 0.5}},
+                   "tensorflow": {"50": {"first_iteration": 0.5, "per_iteration": 0.25}}}
+    hist = {"seconds": [0.0, 30.0], "step": [0, 10], "evaluations": 12, "lbfgs_memory": 50, "precision": "float32", "head_start": 5.0,
+            "optimizer": "lbfgs"}
     runs = {"baseline": {}, "course default: L-BFGS": hist}
-    text = " ".join(run.iteration_accounting(runs, 64, steps, bookkeeping))
-    # (30 - 5) / 10 = 2.5 s per iteration; 1.2 evaluations of 1 s; 0.25 s of scipy; 1.05 s (42%) left
+    text = " ".join(report.iteration_accounting(runs, 64, steps, bookkeeping))
+    # (30 - 5) / 10 = 2.5 s per iteration; 1.2 evaluations of 1 s; 0.25 s of the TensorFlow engine; 1.05 s (42%) left
     assert "took 2.50 s per iteration" in text and "take 1.20 s" in text and "50 0.25 s" in text and "remaining 1.05 s per iteration (42%)" in text
-    assert run.iteration_accounting(runs, 128, steps, bookkeeping) == [], "no accounting from timings at another size"
+    hist["optimizer"] = "lbfgs-scipy"
+    assert "remaining 0.80 s per iteration (32%)" in " ".join(report.iteration_accounting(runs, 64, steps, bookkeeping)), "scipy's own"
+    assert report.iteration_accounting(runs, 128, steps, bookkeeping) == [], "no accounting from timings at another size"
     hist["lbfgs_memory"] = 10
-    assert run.iteration_accounting(runs, 64, steps, bookkeeping) == [], "no bookkeeping timed at that memory"
+    assert report.iteration_accounting(runs, 64, steps, bookkeeping) == [], "no bookkeeping timed at that memory"
 
 
 def test_the_baseline_forecast_uses_the_timed_adam_step():
     steps = [{"size": 256, "precision": "float32", "adam_step": 1.2}, {"size": 512, "precision": "float32", "adam_step": 4.8}]
-    line = run.baseline_forecast(run.PLANS["full"], steps, [256, 512])
-    assert "about 100 min here (1000 x 1.20 s at 256 px; 1000 x 4.80 s at 512 px)" in line
-    assert "about 20 min" in run.baseline_forecast(run.PLANS["full"], steps, [256])
+    specs = [{"size": 256, "baseline_steps": 1000}, {"size": 512, "baseline_steps": 1000}]
+    assert "about 100 min here (1000 x 1.20 s at 256 px; 1000 x 4.80 s at 512 px)" in report.baseline_forecast(specs, steps)
+    assert "about 20 min" in report.baseline_forecast(specs[:1], steps)
 
 
 def test_the_bookkeeping_needs_iterations_after_the_memory_fills():
     with pytest.raises(ValueError, match="too few"):
-        run.work_bookkeeping(8, [50], 40)
+        measure.work_bookkeeping(8, [50], 40)
 
 
 def test_the_time_line_counts_every_measurement():
     results = [{"measured_seconds": 100.0}, {"seconds": [0.0, 50.0]}, {"measured_seconds": 30.0}, {"no": "time"}]
-    line = run.time_line(results, candidates=[results[2]])
+    line = report.time_line(results, candidates=[results[2]])
     assert "total benchmark time: 180 s (0.1 h)" in line and "without the --candidates recipes (30 s) it is 150 s" in line
     assert "1 measurement(s) kept from an interrupted invocation" in line and "1 measurement(s) with no recorded duration" in line
-    assert run.time_line(results[:1]) == "- total benchmark time: 100 s (0.0 h), summed over the measurements"
+    assert report.time_line(results[:1]) == "- total benchmark time: 100 s (0.0 h), summed over the measurements"
+
+
+def test_the_throughput_section_is_rendered_when_its_measurement_exists(quick_run, tmp_path):
+    pytest.importorskip("benchmarks.throughput")
+    m = json.loads((quick_run[0] / run.MEASUREMENTS).read_text())
+    assert "Beyond one picture" not in report.render(m, tmp_path).read_text()
+    m["throughput"] = {
+        "folder": {"images": 6, "photo": [48, 64], "max_dim": 48, "batch_size": 3, "model": "TransformNet(4, 8, 8)",
+                   "loop_images_per_second": 10.0, "pipeline_images_per_second": 13.0, "speedup": 1.3},
+        "training": {"steps": 4, "global_batch": 2, "image_size": 32, "filters": [4, 4, 8], "one_worker_steps_per_second": 2.5,
+                     "two_worker_steps_per_second": 1.0, "cores": 2},
+        "measured_seconds": 12.0,
+    }
+    assert "folder stylisation, tf.data vs loop: 1.3x" in report.render(m, tmp_path).read_text()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import colour, images, losses, optimize, vgg
+from helpers import colour, images, lbfgs, losses, optimize, vgg
 
 
 @pytest.fixture(scope="module")
@@ -21,20 +21,32 @@ def pair32():
     return images.load_example("cat", 48), images.load_example("waves", 32)
 
 
+#: The two L-BFGS engines: in TensorFlow (helpers.lbfgs) and scipy's L-BFGS-B. Tests of the optimiser's behaviour run on both.
+LBFGS_ENGINES = ["lbfgs", "lbfgs-scipy"]
+
+
 @pytest.fixture(scope="module")
-def lbfgs_run(pair64):
-    """25 L-BFGS steps on the 64 px pair, with every iterate captured through the callback."""
-    seen = []
-    result = optimize.transfer(
-        *pair64, steps=25, progress=False, callback=lambda step, img, parts: seen.append(img.numpy()), callback_every=1
-    )
-    return result, seen
+def lbfgs_runs(pair64):
+    """25 L-BFGS steps of each engine on the 64 px pair, with every iterate captured through the callback."""
+    runs = {}
+    for optimizer in LBFGS_ENGINES:
+        seen = []
+        result = optimize.transfer(*pair64, optimizer=optimizer, steps=25, progress=False, callback_every=1,
+                                   callback=lambda step, img, parts, seen=seen: seen.append(img.numpy()))
+        runs[optimizer] = result, seen
+    return runs
+
+
+@pytest.fixture(params=LBFGS_ENGINES)
+def lbfgs_run(request, lbfgs_runs):
+    """One engine's run from lbfgs_runs."""
+    return lbfgs_runs[request.param]
 
 
 def test_lbfgs_halves_the_loss_within_25_steps(lbfgs_run):
     result, _ = lbfgs_run
     total = result.history["total"]
-    assert result.settings["optimizer"] == "lbfgs"
+    assert result.settings["optimizer"] in LBFGS_ENGINES
     assert len(total) == 26 and result.history["step"][-1] == 25
     assert total[-1] < 0.5 * total[0], total
 
@@ -170,7 +182,7 @@ def test_blend_weights_are_validated(pair32, weights, match):
         optimize.transfer(content, [style, style], style_blend_weights=weights, steps=1, progress=False)
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+@pytest.mark.parametrize("optimizer", [*LBFGS_ENGINES, "adam"])
 def test_nan_returns_the_last_good_image(pair32, monkeypatch, capsys, optimizer):
     calls = tf.Variable(0)
     real = losses.total_variation_loss
@@ -188,7 +200,8 @@ def test_nan_returns_the_last_good_image(pair32, monkeypatch, capsys, optimizer)
     assert result.image.shape == pair32[0].shape
 
 
-def test_interrupt_returns_the_best_image(pair32, capsys):
+@pytest.mark.parametrize("optimizer", LBFGS_ENGINES)
+def test_interrupt_returns_the_best_image(pair32, capsys, optimizer):
     seen = {}
 
     def interrupt(step, image, parts):
@@ -196,7 +209,7 @@ def test_interrupt_returns_the_best_image(pair32, capsys):
         if step == 4:
             raise KeyboardInterrupt
 
-    result = optimize.transfer(*pair32, steps=20, callback=interrupt, callback_every=1, progress=False)
+    result = optimize.transfer(*pair32, optimizer=optimizer, steps=20, callback=interrupt, callback_every=1, progress=False)
     assert result.settings["stopped"] == "interrupted"
     assert "Interrupted at step 4" in capsys.readouterr().out
     total = result.history["total"]
@@ -264,6 +277,9 @@ def test_defaults_follow_the_weights_kind():
         ({"lbfgs_memory": 0}, "lbfgs_memory must be a whole number"),
         ({"callback_every": 0.5}, "callback_every must be a whole number"),
         ({"max_dim": 10}, "max_dim must be None or a whole number of pixels >= 32"),
+        ({"memory": "small"}, "unknown memory 'small'; use one of auto, low, fast"),
+        ({"memory": "low", "masks": ["left"]}, "masks cannot be combined with memory='low'"),
+        ({"optimizer": "bfgs"}, "unknown optimizer 'bfgs'; use one of lbfgs, lbfgs-scipy, adam"),
     ],
 )
 def test_bad_arguments_fail_clearly(pair32, kwargs, match):
@@ -278,9 +294,11 @@ def test_too_small_image_fails_clearly(pair32):
         optimize.transfer(pair32[0], np.zeros((16, 16, 3), np.uint8), steps=1, progress=False)
 
 
-def test_progress_bar_and_callback(pair32, capsys):
+@pytest.mark.parametrize("optimizer", LBFGS_ENGINES)
+def test_progress_bar_and_callback(pair32, capsys, optimizer):
     calls = []
-    optimize.transfer(*pair32, steps=4, callback=lambda s, im, p: calls.append((s, tuple(im.shape), sorted(p))), callback_every=2)
+    optimize.transfer(*pair32, optimizer=optimizer, steps=4, callback_every=2,
+                      callback=lambda s, im, p: calls.append((s, tuple(im.shape), sorted(p))))
     assert [c[0] for c in calls] == [2, 4]
     assert calls[0][1] == tuple(pair32[0].shape) and calls[0][2] == ["content", "style", "total", "tv"]
     assert "style transfer" in capsys.readouterr().err
@@ -372,9 +390,10 @@ def test_both_terms_use_the_full_model(lbfgs_run, pair64):
     assert want_style > 0 and want_content > 0
 
 
-def test_all_zero_weights_stop_lbfgs_early_and_say_so(pair32, capsys):
-    """A constant objective: scipy stops at once; settings['stopped'] says so and keeps scipy's message."""
-    result = optimize.transfer(*pair32, style_weight=0, content_weight=0, tv_weight=0, steps=5, progress=False)
+@pytest.mark.parametrize("optimizer", LBFGS_ENGINES)
+def test_all_zero_weights_stop_lbfgs_early_and_say_so(pair32, capsys, optimizer):
+    """A constant objective: L-BFGS stops at once; settings['stopped'] says so and keeps the engine's message."""
+    result = optimize.transfer(*pair32, optimizer=optimizer, style_weight=0, content_weight=0, tv_weight=0, steps=5, progress=False)
     assert result.settings["stopped"].startswith("lbfgs stopped early: after 0 of 5 iterations")
     assert result.settings["lbfgs_message"] in result.settings["stopped"]
     assert result.settings["deepest_layer"] is None
@@ -391,19 +410,20 @@ def test_lbfgs_evaluation_limit_is_reported(pair32, monkeypatch):
         return real(*args, options={**options, "maxfun": 2}, **kwargs)
 
     monkeypatch.setattr(scipy.optimize, "minimize", tiny_budget)
-    result = optimize.transfer(*pair32, steps=10, progress=False)
+    result = optimize.transfer(*pair32, optimizer="lbfgs-scipy", steps=10, progress=False)
     assert result.settings["stopped"].startswith("lbfgs stopped early")
     assert "EVALUATIONS EXCEEDS LIMIT" in result.settings["lbfgs_message"].upper()
     assert result.history["step"][-1] < 10
 
 
-def test_progress_uses_the_notebook_friendly_bar(pair32, monkeypatch):
+@pytest.mark.parametrize("optimizer", LBFGS_ENGINES)
+def test_progress_uses_the_notebook_friendly_bar(pair32, monkeypatch, optimizer):
     from helpers import progress
 
     made = []
     real = progress.progress_bar
     monkeypatch.setattr(progress, "progress_bar", lambda *a, **k: made.append(k) or real(*a, **k))
-    optimize.transfer(*pair32, steps=2)
+    optimize.transfer(*pair32, optimizer=optimizer, steps=2)
     assert made and made[0]["total"] == 2 and made[0]["desc"] == "style transfer"
 
 
@@ -447,6 +467,8 @@ def test_a_thin_image_keeps_a_32_px_short_side_at_every_scale():
 def test_recompute_is_off_unless_asked_for(pair32):
     assert optimize.transfer(*pair32, steps=1, progress=False).settings["recompute"] is False
     assert optimize.transfer(*pair32, steps=1, progress=False, recompute=True).settings["recompute"] is True
+    striped = optimize.transfer(*pair32, steps=1, progress=False, recompute=True, memory="low").settings
+    assert striped["recompute"] is False and striped["stripe_rows"] >= 32, "stripes replace recomputation"
 
 
 def test_default_lbfgs_memory_is_capped_by_bytes(monkeypatch):
@@ -472,8 +494,52 @@ def test_lbfgs_restarts_after_a_failed_line_search(monkeypatch, pair32):
         return result
 
     monkeypatch.setattr(scipy.optimize, "minimize", flaky)
-    result = optimize.transfer(*pair32, steps=6, progress=False)
+    result = optimize.transfer(*pair32, optimizer="lbfgs-scipy", steps=6, progress=False)
     assert [maxiter for _, maxiter in calls] == [6, 3], "the restart runs the remaining iterations"
     assert result.settings["lbfgs_restarts"] == [3]
     assert not np.array_equal(calls[0][0], calls[1][0]), "the restart starts from the image reached, not the start"
     assert result.history["step"][-1] == 6 and result.settings["stopped"] == "finished"
+
+
+def test_tensorflow_lbfgs_lowers_the_loss_as_fast_as_scipy(lbfgs_runs):
+    """Iteration for iteration, L-BFGS in TensorFlow is at most 10 % above scipy's L-BFGS-B on the course's objective."""
+    tf_total = lbfgs_runs["lbfgs"][0].history["total"]
+    scipy_total = lbfgs_runs["lbfgs-scipy"][0].history["total"]
+    assert tf_total[0] == pytest.approx(scipy_total[0], rel=1e-5), "both start from the content"
+    for step in (10, 25):
+        assert tf_total[step] <= 1.10 * scipy_total[step], (step, tf_total[step], scipy_total[step])
+    settings = lbfgs_runs["lbfgs"][0].settings
+    assert settings["lbfgs_line_search"] in lbfgs.LINE_SEARCHES and settings["lbfgs_bounds"] in lbfgs.BOUNDS
+
+
+def test_tensorflow_lbfgs_runs_several_iterations_per_call_between_callbacks(pair32, monkeypatch):
+    from helpers import lbfgs as engine
+
+    calls = []
+    real = engine.LBFGS.run
+    monkeypatch.setattr(engine.LBFGS, "run", lambda self, k: calls.append(k) or real(self, k))
+    monkeypatch.setattr(optimize, "LBFGS_CALL_SECONDS", 1e6)  # as many iterations per call as the callback allows
+    seen = {}
+    result = optimize.transfer(*pair32, steps=10, callback=lambda s, im, p: seen.update({s: im.numpy()}), callback_every=5, progress=False)
+    assert calls == [1, 4, 5], "the first call times one iteration; the others end at the callback's steps"
+    assert sorted(seen) == [5, 10] and result.history["step"] == list(range(11))
+    seconds = result.history["seconds"]
+    assert all(b > a for a, b in zip(seconds, seconds[1:])), "a call's time is spread over its iterations"
+    np.testing.assert_allclose(result.image.numpy(), seen[10], atol=1e-6)
+
+
+def test_memory_low_gives_the_same_run_as_fast(pair64, capsys, monkeypatch):
+    content, style = pair64
+    monkeypatch.setattr(optimize, "STRIPE_PIXELS", 64 * 32)  # two stripes of 32 rows
+    fast = optimize.transfer(content, style, steps=3, progress=False, memory="fast", precision="float32")
+    low = optimize.transfer(content, style, steps=3, progress=False, memory="low", precision="float32")
+    assert fast.settings["stripe_rows"] is None and low.settings["stripe_rows"] == 32 and low.settings["memory"] == "low"
+    np.testing.assert_allclose(low.history["total"], fast.history["total"], rtol=1e-4)
+    assert "memory='auto'" not in capsys.readouterr().out
+    monkeypatch.setattr(optimize, "STRIPES_ABOVE", 60 * 60)
+    auto = optimize.transfer(content, style, steps=1, progress=False)
+    assert auto.settings["stripe_rows"] == 32 and auto.settings["memory"] == "auto"
+    said = capsys.readouterr().out
+    assert said.count("memory='auto': 64x64 px is over 3,600 pixels, so VGG19's first two blocks run in stripes") == 1, said
+    monkeypatch.undo()
+    assert optimize.stripe_rows(2048, 2048) == 128 and optimize.stripe_rows(100, 10000) == 32

@@ -154,3 +154,56 @@ def test_bad_weights_arguments(tmp_path):
 def test_imagenet_download_online():
     model = vgg.load_vgg19("imagenet")
     assert model.get_layer("block1_conv1").get_weights()[0].std() > 0
+
+
+def _mixed_loss(model, image, targets):
+    """A loss of every output (Gram errors, content errors) and of the image itself (total variation), as the optimiser's."""
+    def loss_fn(outputs):
+        style = tf.add_n([tf.reduce_mean(tf.square(g - targets["style"][n])) for n, g in outputs["style"].items()] or [0.0])
+        content = tf.add_n([tf.reduce_mean(tf.square(f - targets["content"][n])) for n, f in outputs["content"].items()] or [0.0])
+        tv = tf.reduce_sum(tf.image.total_variation(image))
+        return style + 10.0 * content + 0.1 * tv, {"style": style, "content": content}
+
+    return loss_fn
+
+
+@pytest.mark.parametrize("height, width, rows, kwargs", [
+    (70, 45, 16, {}),  # 70 = 4 x 17 + 2: neither the stripes nor the pooling divide the height
+    (97, 50, 24, {"pooling": "avg"}),
+    (50, 40, 8, {"content_layers": ["block1_conv2", "block4_conv2"]}),  # a content layer inside the stripes
+    (45, 64, 12, {"style_layers": ["block1_conv1"], "content_layers": ["block2_conv1"]}),  # nothing after the stripes
+])
+def test_stripes_give_the_same_loss_and_gradient(height, width, rows, kwargs):
+    rng = np.random.default_rng(height)
+    image = tf.constant(rng.random((1, height, width, 3)), tf.float32)
+    plain = vgg.StyleContentModel(weights="random", **kwargs)
+    striped = vgg.StyleContentModel(weights="random", tile_rows=rows, **kwargs)
+    stripes = striped._stripes.stripes(height)
+    assert len(stripes) >= 3 and height % striped.tile_rows, "the test needs several stripes that do not divide the image"
+    assert [a for a, *_ in stripes[1:]] == [b for _, b, *_ in stripes[:-1]] and stripes[0][0] == 0 and stripes[-1][1] == height
+    targets = plain(tf.constant(rng.random((1, height, width, 3)), tf.float32))
+    for name, want in plain(image)["style"].items():
+        np.testing.assert_allclose(striped(image)["style"][name].numpy(), want.numpy(), rtol=2e-5, atol=1e-5 * float(tf.reduce_max(want)))
+    want_total, _, want_grad = plain.loss_and_grads(image, _mixed_loss(plain, image, targets))
+    total, parts, grad = tf.function(lambda x: striped.loss_and_grads(x, _mixed_loss(striped, x, targets)))(image)  # as in a graph
+    np.testing.assert_allclose(float(total), float(want_total), rtol=1e-5)
+    assert set(parts) == {"style", "content"}
+    scale = float(tf.reduce_max(tf.abs(want_grad)))
+    np.testing.assert_allclose(grad.numpy(), want_grad.numpy(), atol=1e-5 * scale)
+    assert float(tf.reduce_max(tf.abs(grad - want_grad))) < 1e-4 * scale
+
+
+def test_stripes_have_the_halo_of_the_first_two_blocks():
+    model = vgg.StyleContentModel(weights="random", tile_rows=30)
+    stripes = model._stripes
+    # After two 2x2 poolings a feature row covers 4 image rows; six 3x3 convolutions and two poolings need 6 rows of
+    # context, rounded up to the pooling stride: 8.
+    assert stripes.stride == 4 and stripes.halo == 8 and model.tile_rows == 32
+    assert stripes.stripes(70) == [(0, 32, 0, 40), (32, 64, 24, 70), (64, 70, 56, 70)]
+    assert stripes.stripes(65) == [(0, 32, 0, 40), (32, 65, 24, 65)], "a last stripe too thin for a pooled row joins the one before"
+    with pytest.raises(ValueError, match="whole feature maps"):
+        model.features(tf.zeros([1, 32, 32, 3]))
+    with pytest.raises(ValueError, match="tile_rows must be a whole number"):
+        vgg.StyleContentModel(weights="random", tile_rows=0)
+    with pytest.raises(ValueError, match="recompute and tile_rows do not combine"):
+        vgg.StyleContentModel(weights="random", tile_rows=32, recompute=True)

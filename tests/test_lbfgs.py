@@ -1,0 +1,174 @@
+"""helpers.lbfgs: the two-loop recursion, convergence on a convex quadratic in a box, non-finite losses, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import lbfgs
+
+
+def _quadratic(n: int = 120, seed: int = 0):
+    """f(x) = 1/2 (x - t)' A (x - t) with A symmetric positive definite (condition number 100) and t partly outside [0, 1]."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    a = (q * np.geomspace(0.1, 10.0, n)) @ q.T
+    t = rng.uniform(-0.5, 1.5, n)
+    a32, t32 = tf.constant(a, tf.float32), tf.constant(t, tf.float32)
+
+    def fn(x):
+        d = x - t32
+        ad = tf.linalg.matvec(a32, d)
+        return 0.5 * tf.tensordot(d, ad, 1), {"half": 0.25 * tf.tensordot(d, ad, 1)}, ad
+
+    return fn, a, t
+
+
+def _box_minimum(a, t):
+    """The minimiser of the quadratic in [0, 1]^n, from scipy's L-BFGS-B run to a tight tolerance in float64."""
+    from scipy.optimize import Bounds, minimize
+
+    n = len(t)
+    result = minimize(lambda x: (0.5 * (x - t) @ a @ (x - t), a @ (x - t)), np.full(n, 0.5), jac=True, method="L-BFGS-B",
+                      bounds=Bounds(np.zeros(n), np.ones(n)), options={"maxiter": 5000, "ftol": 0.0, "gtol": 1e-12})
+    return result.x
+
+
+@pytest.mark.parametrize("line_search", lbfgs.LINE_SEARCHES)
+def test_a_convex_quadratic_in_a_box_is_solved_in_bounded_steps(line_search):
+    fn, a, t = _quadratic()
+    want = _box_minimum(a, t)
+    assert 10 < np.sum((want <= 0) | (want >= 1)) < len(t) - 10, "the test needs bounds that are active and inactive"
+    x, history = lbfgs.minimize(fn, tf.fill([len(t)], 0.5), 150, memory=10, line_search=line_search, bounds="active")
+    x = x.numpy()
+    assert x.min() >= 0.0 and x.max() <= 1.0
+    np.testing.assert_allclose(x, want, atol=2e-3)
+    best = 0.5 * (want - t) @ a @ (want - t)
+    assert history[-1] <= best * (1 + 1e-4), (history[-1], best)
+
+
+@pytest.mark.parametrize("line_search", lbfgs.LINE_SEARCHES)
+def test_projection_alone_keeps_the_box_but_need_not_find_its_minimum(line_search):
+    """Clipping a quasi-Newton step that ignores the bounds keeps x in the box and lowers the loss, but may stall short
+    of the constrained minimum when the Hessian couples variables (why bounds="active" exists)."""
+    fn, a, t = _quadratic()
+    x, history = lbfgs.minimize(fn, tf.fill([len(t)], 0.5), 150, memory=10, line_search=line_search, bounds="project")
+    assert x.numpy().min() >= 0.0 and x.numpy().max() <= 1.0
+    best = 0.5 * (_box_minimum(a, t) - t) @ a @ (_box_minimum(a, t) - t)
+    assert history[-1] < 0.5 * history[0] and history[-1] >= best * (1 - 1e-6)
+
+
+def test_unbounded_quadratic_converges_fast():
+    fn, a, t = _quadratic(60, seed=1)
+    x, history = lbfgs.minimize(fn, tf.zeros([60]), 80, memory=20, lower=-np.inf, upper=np.inf)
+    np.testing.assert_allclose(x.numpy(), t, atol=1e-3)
+    assert history[-1] < 1e-5 * history[0]
+
+
+def _dense_inverse_hessian(pairs, gamma):
+    """The L-BFGS inverse Hessian H built by the BFGS update from H_0 = gamma I, pairs oldest first (float64)."""
+    n = len(pairs[0][0])
+    h = gamma * np.eye(n)
+    for s, y in pairs:
+        rho = 1.0 / (s @ y)
+        v = np.eye(n) - rho * np.outer(y, s)
+        h = v.T @ h @ v + rho * np.outer(s, s)
+    return h
+
+
+@pytest.mark.parametrize("count, newest", [(0, -1), (3, 2), (5, 4), (5, 1)])
+def test_two_loop_is_the_bfgs_inverse_hessian(count, newest):
+    rng = np.random.default_rng(count + newest + 1)
+    m, n = 5, 8
+    S = rng.normal(size=(m, n))
+    Y = S @ np.diag(rng.uniform(0.5, 2.0, n)) + 0.05 * rng.normal(size=(m, n))  # positive curvature: s'y > 0
+    rho = 1.0 / np.sum(S * Y, axis=1)
+    g = rng.normal(size=n)
+    gamma = 0.7
+    order = [(newest - count + 1 + j) % m for j in range(count)]  # oldest to newest in the ring buffer
+    want = -_dense_inverse_hessian([(S[i], Y[i]) for i in order], gamma) @ g if count else -gamma * g
+    got = lbfgs.two_loop(tf.constant(g, tf.float32), tf.Variable(S, dtype=tf.float32), tf.Variable(Y, dtype=tf.float32),
+                         tf.constant(rho, tf.float32), tf.constant(newest), tf.constant(count), tf.constant(gamma))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-4, atol=1e-5)
+
+
+def test_several_iterations_per_call_match_one_per_call():
+    fn, _, t = _quadratic(50, seed=2)
+    one = lbfgs.LBFGS(fn, tf.fill([50], 0.5), 5)
+    many = lbfgs.LBFGS(fn, tf.fill([50], 0.5), 5)
+    one.start(), many.start()
+    singles = [one.run(1)["total"][0] for _ in range(12)]
+    batch = many.run(12)
+    assert batch["done"] == 12 and batch["status"] == lbfgs.RUNNING
+    np.testing.assert_allclose(batch["total"], singles, rtol=1e-5)
+    np.testing.assert_allclose(many.x.numpy(), one.x.numpy(), atol=1e-6)
+    assert set(batch["parts"]) == {"half"} and len(batch["parts"]["half"]) == 12
+    np.testing.assert_allclose(batch["parts"]["half"], np.array(batch["total"]) / 2, rtol=1e-5)
+    best_loss, best_x = many.best
+    assert best_loss == min(batch["total"]) and best_x.shape == (50,)
+    assert many.evaluations >= 13
+
+
+def test_a_non_finite_loss_stops_at_the_last_finite_iterate():
+    fn, _, _ = _quadratic(30, seed=3)
+    calls = tf.Variable(0)
+
+    def poisoned(x):
+        calls.assign_add(1)
+        loss, parts, grad = fn(x)
+        return tf.where(calls > 4, np.float32(np.nan), loss), parts, grad
+
+    engine = lbfgs.LBFGS(poisoned, tf.fill([30], 0.5), 5, line_search="none")
+    engine.start()
+    out = engine.run(10)
+    assert out["status"] == lbfgs.NON_FINITE and out["done"] == 3, out  # start + 3 iterations, the 5th evaluation is NaN
+    assert np.isnan(out["bad_total"]) and all(np.isfinite(out["total"]))
+    assert np.all(np.isfinite(engine.x.numpy()))
+    assert engine.run(5)["done"] == 0, "a stopped engine takes no more steps"
+
+
+def test_a_zero_gradient_is_convergence():
+    engine = lbfgs.LBFGS(lambda x: (tf.reduce_sum(0.0 * x), {}, tf.zeros_like(x)), tf.fill([4, 4], 0.5), 3)
+    engine.start()
+    out = engine.run(5)
+    assert out["done"] == 0 and out["status"] == lbfgs.CONVERGED and "CONVERGENCE" in out["message"]
+
+
+def test_bad_settings_fail_clearly():
+    fn, _, _ = _quadratic(10)
+    with pytest.raises(ValueError, match="line_search must be one of armijo, none"):
+        lbfgs.LBFGS(fn, tf.zeros([10]), line_search="wolfe")
+    with pytest.raises(ValueError, match="bounds must be one of"):
+        lbfgs.LBFGS(fn, tf.zeros([10]), bounds="clip")
+    with pytest.raises(ValueError, match="memory must be a whole number"):
+        lbfgs.LBFGS(fn, tf.zeros([10]), memory=0)
+    with pytest.raises(RuntimeError, match="start"):
+        lbfgs.LBFGS(fn, tf.zeros([10])).run(1)
+
+
+def _teaching_two_loop(g, pairs):
+    """Notebook 03's version: the direction -H g from pairs (s, y), oldest first (Nocedal & Wright, Algorithm 7.4)."""
+    q, alphas = g, []
+    for s, y in reversed(pairs):  # newest to oldest
+        alpha = tf.reduce_sum(s * q) / tf.reduce_sum(y * s)
+        q = q - alpha * y
+        alphas.append(alpha)
+    s, y = pairs[-1]
+    r = tf.reduce_sum(s * y) / tf.reduce_sum(y * y) * q  # H_0 = gamma I, gamma from the newest pair
+    for (s, y), alpha in zip(pairs, reversed(alphas)):  # oldest to newest
+        beta = tf.reduce_sum(y * r) / tf.reduce_sum(y * s)
+        r = r + (alpha - beta) * s
+    return -r
+
+
+def test_the_teaching_two_loop_agrees_with_the_engine():
+    rng = np.random.default_rng(7)
+    S = rng.normal(size=(4, 6)).astype(np.float32)
+    Y = (S * rng.uniform(0.5, 2.0, 6) + 0.05 * rng.normal(size=(4, 6))).astype(np.float32)
+    g = tf.constant(rng.normal(size=6), tf.float32)
+    gamma = float(S[-1] @ Y[-1] / (Y[-1] @ Y[-1]))
+    want = lbfgs.two_loop(g, tf.Variable(S), tf.Variable(Y), tf.constant(1.0 / np.sum(S * Y, axis=1), tf.float32), tf.constant(3),
+                          tf.constant(4), tf.constant(gamma, tf.float32))
+    got = _teaching_two_loop(g, [(tf.constant(s), tf.constant(y)) for s, y in zip(S, Y)])
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
