@@ -59,6 +59,8 @@ def call(fn, *args, **kwargs):
         return None, f"is the course's own {_HIDDEN[id(fn)]}; write it yourself (the course's version is hidden while the check runs)"
     try:
         return fn(*args, **kwargs), None
+    except HelperHidden as exc:  # the answer called a course function the exercise asks to write: say just that
+        return None, str(exc)
     except Exception as exc:  # noqa: BLE001 - any error in student code is reported, not raised
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         return None, f"raised {type(exc).__name__}: {exc} (line {frame.lineno} of {frame.filename})"

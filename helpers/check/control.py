@@ -32,14 +32,6 @@ _REF_GUIDED = losses.guided_gram_matrix
 _REF_LAYER_MASKS = masks.layer_masks
 
 
-def _call(fn, *args):
-    """call(fn, *args), with a hidden helper's refusal shortened to its message."""
-    got, error = call(fn, *args)
-    if error and "HelperHidden: " in error:
-        error = error.split("HelperHidden: ", 1)[1].split(" (line ", 1)[0]
-    return got, error
-
-
 def _features(shape, seed: int) -> tf.Tensor:
     """Random non-negative features (as after a ReLU) of `shape`, float32."""
     rng = np.random.default_rng(seed)
@@ -98,7 +90,7 @@ def guided_gram_matrix(fn) -> bool:
     plain = losses.gram_matrix(x_ones).numpy()
     with hidden(losses, "guided_gram_matrix", "guided_style_loss"), hidden(solutions, "guided_gram_matrix"):
         for shape, x, m, want in cases:
-            got, error = _call(fn, x, m)
+            got, error = call(fn, x, m)
             where = f"for features of shape {list(shape)} and a mask with grey values"
             if error:
                 return report(name, [f"{where} it {error}"])
@@ -108,7 +100,7 @@ def guided_gram_matrix(fn) -> bool:
             if problems:
                 hint = _guided_hint(got, x, m)
                 return report(name, [f"{where}: {problems[0]}"] + ([hint] if hint else []))
-        got, error = _call(fn, x_ones, tf.ones((1, 6, 5, 1)))
+        got, error = call(fn, x_ones, tf.ones((1, 6, 5, 1)))
         if error or not _close(got, plain):
             return report(name, ["with a mask of ones the result must be the plain Gram matrix (losses.gram_matrix)"])
     return report(name, [])
@@ -124,7 +116,7 @@ def layer_masks(fn) -> bool:
         cases.append((height, width, mask, _REF_LAYER_MASKS(mask, layers, "simple"), masks.layer_sizes((height, width), layers)))
     with hidden(masks, "layer_masks", "resize", "layer_sizes"), hidden(solutions, "layer_masks"):
         for height, width, mask, want, sizes in cases:
-            got, error = _call(fn, mask, layers)
+            got, error = call(fn, mask, layers)
             where = f"for a {height}x{width} mask"
             if error:
                 return report(name, [f"{where} it {error}"])
