@@ -1,6 +1,6 @@
 # The course's commands. Each target builds .venv first if it is missing or out of date.
 #   make run    execute every notebook (full size) into build/;  NST_SMOKE=1 make run for a quick pass
-#   make test   unit tests + every notebook in smoke mode (the full suite; CI runs make lint, then this)
+#   make test   unit tests + every notebook in smoke mode, float32 and (on a reader's own photos) bfloat16; CI runs make lint, then this
 #   make test-fast  the unit tests only, without executing notebooks (a quick local loop)
 #   make lab    Jupyter Lab on notebooks/
 #   make lint   ruff over helpers, tests, benchmarks, images and the notebooks
@@ -27,11 +27,12 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(PY) -m helpers.runner
 
+# the tests and the notebook runs are mostly single-threaded Python, so they run one worker per core (pytest-xdist)
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not notebook"
+	$(PY) -m pytest -n auto -m "not notebook"
 
 lab: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=$${TF_CPP_MIN_LOG_LEVEL:-2} $(VENV)/bin/jupyter lab notebooks

@@ -39,18 +39,22 @@ def test_time_to_reach():
     assert report.time_to_reach(history, 1.0, full_side=128) is None
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    """make bench-quick into a temporary folder: (folder, RESULTS.md text, the console output)."""
-    out = tmp_path_factory.mktemp("bench-quick")
+def test_bench_quick_end_to_end(tmp_path):
+    """make bench-quick into a temporary folder, once (one test, so that parallel workers never repeat the run), then
+    each check of what it wrote."""
+    out = tmp_path / "bench-quick"
     proc = subprocess.run([sys.executable, str(config.ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return out, (out / "RESULTS.md").read_text(), proc.stdout
+    text = (out / "RESULTS.md").read_text()
+    _check_the_quick_results(out, text, proc.stdout)
+    _check_the_full_runs_grep_lines(out, tmp_path / "full")
+    _check_the_throughput_section(out, tmp_path / "throughput")
+    _check_the_report_re_renders_from_the_kept_measurements(out, text)  # last: it rewrites RESULTS.md
 
 
-def test_bench_quick_end_to_end(quick_run):
-    out, text, said = quick_run
+def _check_the_quick_results(out, text, said):
+    """The quick run's RESULTS.md has every section and table, and none of the full run's grep lines."""
     for heading in ("## 1. Per-step cost", "## 2. Time to quality", "## 3. Offline Magenta model", "## 4. Peak memory"):
         assert heading in text
     assert re.search(r"^VGG19 weights: (packaged|imagenet|file) ", text, re.M), "the weights' kind heads the results"
@@ -77,8 +81,8 @@ def test_bench_quick_end_to_end(quick_run):
     assert said.index("Forecast") < said.index("  matmul")
 
 
-def test_the_report_re_renders_from_the_kept_measurements(quick_run):
-    out, text, _ = quick_run
+def _check_the_report_re_renders_from_the_kept_measurements(out, text):
+    """--report-only writes the same RESULTS.md from measurements.json alone, measuring nothing."""
     (out / "RESULTS.md").unlink()
     proc = subprocess.run([sys.executable, str(config.ROOT / "benchmarks" / "run.py"), "--quick", "--report-only", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
@@ -87,9 +91,10 @@ def test_the_report_re_renders_from_the_kept_measurements(quick_run):
     assert "  matmul" not in proc.stdout, "nothing is measured"
 
 
-def test_the_full_runs_grep_lines(quick_run, tmp_path):
+def _check_the_full_runs_grep_lines(out, tmp_path):
     """The quick run's measurements, relabelled as the full plan's sizes, render every grep line in its format."""
-    m = json.loads((quick_run[0] / run.MEASUREMENTS).read_text())
+    tmp_path.mkdir()
+    m = json.loads((out / run.MEASUREMENTS).read_text())
     m = copy.deepcopy(m)
     m["meta"].update(mode="full", command="make bench")
     for r in m["iteration"].values():
@@ -227,9 +232,10 @@ def test_the_time_line_counts_every_measurement():
     assert report.time_line(results[:1]) == "- total benchmark time: 100 s (0.0 h), summed over the measurements"
 
 
-def test_the_throughput_section_is_rendered_when_its_measurement_exists(quick_run, tmp_path):
-    pytest.importorskip("benchmarks.throughput")
-    m = json.loads((quick_run[0] / run.MEASUREMENTS).read_text())
+def _check_the_throughput_section(out, tmp_path):
+    """The throughput section appears exactly when its measurement exists."""
+    tmp_path.mkdir()
+    m = json.loads((out / run.MEASUREMENTS).read_text())
     assert "Beyond one picture" not in report.render(m, tmp_path).read_text()
     m["throughput"] = {
         "folder": {"images": 6, "photo": [48, 64], "max_dim": 48, "batch_size": 3, "model": "TransformNet(4, 8, 8)",
