@@ -17,6 +17,8 @@ Two ways to lower it:
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import tensorflow as tf
 
@@ -69,23 +71,29 @@ def blend_with_previous(frames, flows, masks, alpha: float = BLEND) -> np.ndarra
     return out
 
 
+@contextlib.contextmanager
+def _frame_bar(total: int, desc: str, progress: bool):
+    """A progress bar over `total` frames (none if progress is False); yields the function that advances it by one."""
+    if not progress:
+        yield lambda: None
+        return
+    from helpers.progress import progress_bar
+
+    bar = progress_bar(total=total, desc=desc, unit="frame")
+    try:
+        yield lambda: bar.update(1)
+    finally:
+        bar.close()
+
+
 def stylize_frames(stylize, frames, progress: bool = True, desc: str = "frames") -> np.ndarray:
     """Apply `stylize` ([1, H, W, 3] tensor -> [1, H, W, 3]) to each frame of [T, H, W, 3] -> stylised [T, H, W, 3]."""
     frames = check_frames(frames)
-    bar = None
-    if progress:
-        from helpers.progress import progress_bar
-
-        bar = progress_bar(total=len(frames), desc=desc, unit="frame")
     out = []
-    try:
+    with _frame_bar(len(frames), desc, progress) as advance:
         for frame in frames:
             out.append(np.asarray(stylize(tf.constant(frame[None])), np.float32)[0])
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+            advance()
     return check_frames(out)
 
 
@@ -114,12 +122,7 @@ def stylize_optimizer(frames, style, flows, masks, *, temporal: bool = True, tem
     frames = check_frames(frames)
     style = style if isinstance(style, tf.Tensor) else tf.constant(np.asarray(style, np.float32))
     out: list[np.ndarray] = []
-    bar = None
-    if progress:
-        from helpers.progress import progress_bar
-
-        bar = progress_bar(total=len(frames), desc="Ruder et al." if temporal else "independent frames", unit="frame")
-    try:
+    with _frame_bar(len(frames), "Ruder et al." if temporal else "independent frames", progress) as advance:
         for t, frame in enumerate(frames):
             content = tf.constant(frame[None])
             init, extra = "content", None
@@ -130,9 +133,5 @@ def stylize_optimizer(frames, style, flows, masks, *, temporal: bool = True, tem
             result = optimize.transfer(content, style, steps=int(steps), init=init, extra_loss=extra, progress=False,
                                        max_dim=None, **transfer_kwargs)
             out.append(np.asarray(result.image, np.float32)[0])
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+            advance()
     return check_frames(out)
