@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py                    # prints the two result lines, keeps build/bench-cache/throughput.json
     python benchmarks/throughput.py --quick --out m.json   # tiny sizes (the tests)
+    python benchmarks/throughput.py --results benchmarks/RESULTS.md   # and put its section into RESULTS.md
 
 `measure_folder` and `measure_training` return plain dicts; `report_lines` renders them as a markdown section whose
 two lines read `folder stylisation, tf.data vs loop: N.Nx` and
@@ -86,11 +87,14 @@ def measure_training(sizes: dict, out_dir: Path) -> dict:
             "two_worker_steps_per_second": runs[2]["steps_per_second"], "cores": os.cpu_count()}
 
 
+SECTION = "## Beyond one picture: a folder and a second worker"
+
+
 def report_lines(measurements: dict) -> list[str]:
     """The markdown section for RESULTS.md: the two result lines, each followed by what was measured."""
     folder, training = measurements["folder"], measurements["training"]
     return [
-        "## Beyond one picture: a folder and a second worker",
+        SECTION,
         "",
         f"folder stylisation, tf.data vs loop: {folder['speedup']:.1f}x",
         "",
@@ -108,12 +112,25 @@ def report_lines(measurements: dict) -> list[str]:
     ]
 
 
+def with_section(results: str, measurements: dict, command: str) -> str:
+    """RESULTS.md's text with its throughput section replaced by this measurement's (appended if it has none)."""
+    block = "\n".join(report_lines(measurements) + ["", f"Measured by `{command}`, separately from the sections above."]) + "\n"
+    start = results.find(SECTION)
+    if start < 0:
+        return results.rstrip("\n") + "\n\n" + block
+    end = results.find("\n## ", start + len(SECTION))
+    return results[:start] + block + ("" if end < 0 else "\n" + results[end + 1:])
+
+
 def main(argv=None) -> int:
     """Measure, print the two lines, and keep the measurements as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that everything runs")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench-cache" / "throughput.json", help="where the JSON goes")
+    parser.add_argument("--results", type=Path, help="also put the section into this RESULTS.md (replacing its own, if any)")
     args = parser.parse_args(argv)
+    if args.results is not None and not args.results.is_file():
+        parser.error(f"--results: {args.results} does not exist (run benchmarks/run.py first, or leave --results out)")
     from helpers import config, files
 
     sizes = SIZES["quick" if args.quick else "full"]
@@ -127,6 +144,10 @@ def main(argv=None) -> int:
         if line.startswith(("folder stylisation", "2-worker training")):
             print(line)
     print(f"measurements: {args.out}")
+    if args.results is not None:
+        command = "python benchmarks/throughput.py" + (" --quick" if args.quick else "") + f" --results {args.results.name}"
+        files.write_atomic(args.results, with_section(args.results.read_text(encoding="utf-8"), measurements, command))
+        print(f"section written into {args.results}")
     return 0
 
 
