@@ -145,7 +145,9 @@ def main(argv=None) -> int:
             print(line)
     print(f"measurements: {args.out}")
     if args.results is not None:
-        command = "python benchmarks/throughput.py" + (" --quick" if args.quick else "") + f" --results {args.results.name}"
+        target = args.results.resolve()
+        shown = target.relative_to(ROOT) if target.is_relative_to(ROOT) else target.name   # no machine's own path
+        command = "python benchmarks/throughput.py" + (" --quick" if args.quick else "") + f" --results {shown}"
         files.write_atomic(args.results, with_section(args.results.read_text(encoding="utf-8"), measurements, command))
         print(f"section written into {args.results}")
     return 0
