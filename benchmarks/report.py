@@ -231,6 +231,7 @@ def iteration_ratio(m: dict, size: int) -> tuple[float, str] | None:
 
     The run's iterations after the first (which traces the graph) count, so the memory is full for most of them and
     every extra evaluation of the line search is included; the evaluation is section 1's, in the run's precision.
+    Without that run (--ttq-sizes), the TensorFlow engine's own short timing in section 1 is used.
     """
     for entry in m["ttq"]:
         hist = next((h for label, h in entry["runs"].items() if label.startswith("course default")), None)
@@ -239,6 +240,9 @@ def iteration_ratio(m: dict, size: int) -> tuple[float, str] | None:
             continue
         per_iteration = (hist["seconds"][-1] - hist["seconds"][1]) / (hist["step"][-1] - 1)
         return per_iteration / statistics.median(step["lbfgs_eval"]), hist["precision"]
+    engine = (m.get("iteration") or {}).get("lbfgs")
+    if engine and engine["size"] == size:
+        return engine["per_iteration"] / statistics.median(engine["evaluation"]), engine["precision"]
     return None
 
 
@@ -246,6 +250,15 @@ def ttq_lines(m: dict, out: Path, full: bool) -> tuple[list[str], dict]:
     """Section 2: time to quality at each size, with plots; returns the lines and {size: (speedup, precision)}."""
     plan, steps, bookkeeping = m["plan"], m["steps"], m["bookkeeping"]
     first = m["ttq"][0]["spec"] if m["ttq"] else plan["ttq"][0]
+    if not m["ttq"]:  # --ttq-sizes left every size of the plan out
+        lines = ["## 2. Time to quality", "",
+                 f"Not measured in this run: its time-to-quality sizes were left out (`--ttq-sizes`). The whole plan (`make bench`) "
+                 f"times the TF tutorial's recipe ({first['baseline_steps']} Adam steps, float32) against the course's default "
+                 f"L-BFGS at {first['size']} px.", ""]
+        if full:
+            lines += [iteration_line(m), "", "time-to-quality speedup at 512 px: not measured in this run",
+                      "time-to-quality speedup at 256 px: not measured in this run (--candidates measures it)", ""]
+        return lines, {}
     lines = ["## 2. Time to quality", "",
              "Every recipe minimises the same objective: the TF tutorial's (`form='mean'`, style weight 1e-2, content weight 1e4, "
              "TV weight 30). The baseline is the tutorial's recipe exactly: Adam (lr 0.02, beta1 0.99, eps 0.1), 1000 steps "
@@ -292,10 +305,8 @@ def ttq_lines(m: dict, out: Path, full: bool) -> tuple[list[str], dict]:
             lines += ["", f"`{label}` did not reach the baseline's final loss within its {hist['step'][-1]} iterations"
                       + (f"; it was ahead of the baseline (lower loss at the same wall time) for the first {lead:.0f} s." if lead else ".")]
         lines += iteration_accounting(runs, size, steps, bookkeeping)
-        ratio = iteration_ratio(m, size)
         if full and size == 512:
-            lines += ["", f"L-BFGS iteration / evaluation at 512 px: {ratio[0]:.2f}x ({ratio[1]})" if ratio else
-                      "L-BFGS iteration / evaluation at 512 px: not measured in this run"]
+            lines += ["", iteration_line(m)]
         if m["precision"]["choice"] == "float32" and spec.get("run_candidates"):
             lines += ["", f"No bfloat16 recipe ran: on this machine bfloat16 was not clearly faster ({m['precision']['why']}; "
                       f"\"auto\" needs at most {m['faster_by']:.0%} of float32's time)."]
@@ -304,6 +315,8 @@ def ttq_lines(m: dict, out: Path, full: bool) -> tuple[list[str], dict]:
         lines += ["", f"![loss against time at {size} px]({plot.name})", ""]
     if full:
         run_sizes = [entry["spec"]["size"] for entry in m["ttq"]]
+        if 512 not in run_sizes:  # the iteration cost is measured on its own too, so it is reported without the 512 px section
+            lines += [iteration_line(m), ""]
         for size in (512, 256):
             speed, precision = headlines.get(size, (None, None))
             line = f"time-to-quality speedup at {size} px: "
@@ -313,6 +326,13 @@ def ttq_lines(m: dict, out: Path, full: bool) -> tuple[list[str], dict]:
                 lines.append(line + (f"{speed:.1f}x" if speed else "0.0x (not reached)") + f" ({precision})")
         lines.append("")
     return lines, headlines
+
+
+def iteration_line(m: dict) -> str:
+    """The grep line of an L-BFGS iteration's cost in evaluations at 512 px."""
+    ratio = iteration_ratio(m, 512)
+    return (f"L-BFGS iteration / evaluation at 512 px: {ratio[0]:.2f}x ({ratio[1]})" if ratio else
+            "L-BFGS iteration / evaluation at 512 px: not measured in this run")
 
 
 def iteration_accounting(runs: dict, size: int, steps, bookkeeping: dict) -> list[str]:
@@ -404,8 +424,10 @@ def goal_lines(m: dict, headlines: dict) -> list[str]:
                      ratio[0] <= GOAL_ITERATION))
     speed, precision = headlines.get(512, (None, choice))
     goal = GOAL_SPEEDUP.get(precision or choice, GOAL_SPEEDUP["float32"])
+    measured = any(entry["spec"]["size"] == 512 for entry in m["ttq"])
     rows.append((f"time to quality at 512 px {goal:.1f}x the tutorial's ({precision or choice})",
-                 f"{speed:.1f}x" if speed else "not reached", bool(speed and speed >= goal)))
+                 (f"{speed:.1f}x" if speed else "not reached") if measured else "not measured in this run",
+                 bool(speed and speed >= goal) if measured else None))
     for r in m["memory"]:
         if r["memory"] == "auto" and r["size"] == 1024:
             rows.append((f"a 1024 px optimisation in at most {GOAL_MEMORY_1024} MB", f"{r['peak_mb']:.0f} MB", r["peak_mb"] <= GOAL_MEMORY_1024))
@@ -413,7 +435,7 @@ def goal_lines(m: dict, headlines: dict) -> list[str]:
             rows.append(("a 2048 px optimisation runs on this machine", f"{r['peak_mb']:.0f} MB, {r['per_iteration']:.0f} s per iteration", True))
     lines = ["## Goals", "", f"On {m['machine']['cpu']} ({m['machine']['cores']} cores), precision {choice}:", "",
              "| goal | measured | met |", "|---|---|---|"]
-    return lines + [f"| {goal} | {value} | {'yes' if met else 'no'} |" for goal, value, met in rows] + [""]
+    return lines + [f"| {goal} | {value} | {'-' if met is None else 'yes' if met else 'no'} |" for goal, value, met in rows] + [""]
 
 
 def render(m: dict, out: Path) -> Path:

@@ -146,6 +146,11 @@ def measure_plan(plan: dict, specs, spawn, resume: bool = False) -> dict:
     memory = optimize.default_lbfgs_memory(it["size"] ** 2)
     m["iteration"] = {opt: spawn("iteration", size=it["size"], optimizer=opt, iterations=it["iterations"], lbfgs_memory=memory,
                                  precision=choice) for opt in ("lbfgs", "lbfgs-scipy")}
+    m["hub"] = spawn("hub", sizes=plan["hub_sizes"], repeats=plan["hub_repeats"])
+    m["memory"] = [spawn("memory", precision=choice, **run, **stripes) for run in plan["memory_runs"]]
+    stages = plan["memory_stages"]
+    m["stages"] = {flag: spawn("memory_stages", size=stages["size"], memory=flag, **stripes) for flag in stages["memories"]}
+    # time to quality last: the longest measurements (the baseline alone is 1000 Adam steps), after the short ones
     m["ttq"] = []
     for spec in specs:
         base = spawn("ttq", size=spec["size"], recipe="baseline", steps=spec["baseline_steps"])
@@ -153,10 +158,6 @@ def measure_plan(plan: dict, specs, spawn, resume: bool = False) -> dict:
         for label, kwargs in plans.recipes(spec, choice, optimize.default_lbfgs_memory(spec["size"] ** 2)):
             runs[label] = spawn("ttq", size=spec["size"], recipe="lbfgs", target=base["total"][-1], **kwargs)
         m["ttq"].append({"spec": spec, "runs": runs})
-    m["hub"] = spawn("hub", sizes=plan["hub_sizes"], repeats=plan["hub_repeats"])
-    m["memory"] = [spawn("memory", precision=choice, **run, **stripes) for run in plan["memory_runs"]]
-    stages = plan["memory_stages"]
-    m["stages"] = {flag: spawn("memory_stages", size=stages["size"], memory=flag, **stripes) for flag in stages["memories"]}
     if plan["throughput"]:  # benchmarks/throughput.py's measurement: with --resume the one its own command kept, else measured here
         try:
             import benchmarks.throughput  # noqa: F401

@@ -109,6 +109,14 @@ def _check_the_full_runs_grep_lines(out, tmp_path):
     assert re.search(r"^\| a 1024 px optimisation in at most 4096 MB \| \d+ MB \| (yes|no) \|$", text, re.M)
     assert re.search(r"^\| an L-BFGS iteration at 512 px costs at most 1\.05 evaluations \| \d+\.\d\dx \| (yes|no) \|$", text, re.M)
     assert re.search(r"^\| time to quality at 512 px 3\.3x the tutorial's \(float32\) \|", text, re.M)
+    # a run without the 512 px time to quality (python benchmarks/run.py --ttq-sizes 256) still reports the iteration's cost,
+    # and its speedup as not measured, never as a goal missed
+    m["ttq"] = []
+    (tmp_path / "without").mkdir()
+    text = report.render(m, tmp_path / "without").read_text()
+    assert len(GREP_LINES["iteration"].findall(text)) == 1
+    assert "time-to-quality speedup at 512 px: not measured in this run" in text
+    assert re.search(r"^\| time to quality at 512 px 3\.3x the tutorial's \(float32\) \| not measured in this run \| - \|$", text, re.M)
 
 
 def test_report_only_needs_kept_measurements(tmp_path, capsys):
