@@ -40,6 +40,8 @@ def time_line(results, candidates=()) -> str:
     def seconds(r):
         if "measured_seconds" in r:
             return r["measured_seconds"]
+        if isinstance(r.get("seconds"), (int, float)):  # benchmarks/throughput.py's own command records its duration so
+            return float(r["seconds"])
         return r["seconds"][-1] if isinstance(r.get("seconds"), list) and r["seconds"] else None
 
     known = [seconds(r) for r in results if seconds(r) is not None]
