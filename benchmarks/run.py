@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                  # the full plan (make bench): benchmarks/RESULTS.md, plots, measurements.json
     python benchmarks/run.py --resume         # reuse the measurements an interrupted run finished
+    python benchmarks/run.py --resume --fresh step,iteration   # reuse them, but take these kinds again
     python benchmarks/run.py --candidates     # also the other recipes (256 px, scipy at 512 px)
     python benchmarks/run.py --report-only    # re-render RESULTS.md and the plots from measurements.json alone
     python benchmarks/run.py --quick          # tiny sizes, about a minute of work (make bench-quick, and the tests)
@@ -60,8 +61,12 @@ def _cache_path(cache: Path, kind: str, kwargs: dict) -> Path:
     return cache / f"{kind}-{key}.json"
 
 
-def _spawn(kind: str, *, in_process: bool = False, cache: Path | None = None, resume: bool = False, **kwargs) -> dict:
-    """Run one worker in a fresh Python process (or, for the quick check, in this one) and return its result."""
+def _spawn(kind: str, *, in_process: bool = False, cache: Path | None = None, resume: bool = False, fresh=frozenset(),
+           **kwargs) -> dict:
+    """Run one worker in a fresh Python process (or, for the quick check, in this one) and return its result.
+
+    With `resume`, a result kept by an earlier invocation is returned instead, unless its kind is in `fresh`.
+    """
     if in_process:
         print(f"  {kind} {kwargs} (in process) ...", flush=True)
         t = time.perf_counter()
@@ -69,7 +74,7 @@ def _spawn(kind: str, *, in_process: bool = False, cache: Path | None = None, re
         result["measured_seconds"] = time.perf_counter() - t
         return result
     kept = _cache_path(cache, kind, kwargs) if cache is not None else None
-    if resume and kept is not None and kept.is_file():
+    if resume and kind not in fresh and kept is not None and kept.is_file():
         print(f"  {kind} {kwargs}: reusing {kept.relative_to(ROOT) if kept.is_relative_to(ROOT) else kept}", flush=True)
         return json.loads(kept.read_text())
     with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as fh:
@@ -119,7 +124,7 @@ def print_forecast(plan: dict, specs, seconds_at, source: str) -> None:
         print(f"    {part}", flush=True)
 
 
-def measure_plan(plan: dict, specs, spawn, resume: bool = False) -> dict:
+def measure_plan(plan: dict, specs, spawn, resume: bool = False, fresh=frozenset()) -> dict:
     """Every measurement of the plan, in order, as one dict (what report.render needs, and nothing else)."""
     from helpers import optimize, precision, timing, vgg
 
@@ -164,7 +169,7 @@ def measure_plan(plan: dict, specs, spawn, resume: bool = False) -> dict:
         except ImportError:
             print("  throughput: benchmarks/throughput.py is not there; its section is left out", flush=True)
         else:
-            kept = json.loads(THROUGHPUT_KEPT.read_text()) if (resume and THROUGHPUT_KEPT.is_file()) else None
+            kept = json.loads(THROUGHPUT_KEPT.read_text()) if (resume and "throughput" not in fresh and THROUGHPUT_KEPT.is_file()) else None
             try:
                 m["throughput"] = kept if kept and not kept.get("quick") else spawn("throughput", mode=plan["throughput"])
             except RuntimeError as exc:  # its own measurement failing must not cost the rest of the run its report
@@ -178,6 +183,10 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke check (writes to build/bench-quick/)")
     parser.add_argument("--out", type=Path, help="output folder (default benchmarks/, or build/bench-quick/ with --quick)")
     parser.add_argument("--resume", action="store_true", help="reuse measurements kept in build/bench-cache/ by an earlier run")
+    parser.add_argument("--fresh", default="", metavar="KINDS",
+                        help="with --resume: comma-separated kinds of measurement to take again instead of reusing (e.g. "
+                             "step,iteration,bookkeeping, so that a time-to-quality run resumed on another day divides by an "
+                             f"Adam step timed on its own day); kinds: {', '.join(sorted(measure.WORKERS))}")
     parser.add_argument("--report-only", action="store_true", help="measure nothing: re-render RESULTS.md from the output folder's "
                         f"{MEASUREMENTS}")
     parser.add_argument("--ttq-sizes", default=None,
@@ -214,13 +223,19 @@ def main(argv=None) -> int:
         if not set(wanted) <= set(sizes):
             parser.error(f"--ttq-sizes: the plan has time-to-quality sizes {sizes}, not {wanted}")
         sizes = wanted
-    flags = (" --resume" if args.resume else "") + (" --candidates" if args.candidates else "") \
-        + (f" --ttq-sizes {args.ttq_sizes}" if args.ttq_sizes else "")
+    fresh = frozenset(filter(None, args.fresh.split(",")))
+    if fresh and not args.resume:
+        parser.error("--fresh: only with --resume (without it every measurement is taken afresh)")
+    if not fresh <= set(measure.WORKERS):
+        parser.error(f"--fresh: unknown kind(s) {', '.join(sorted(fresh - set(measure.WORKERS)))}; the kinds are "
+                     f"{', '.join(sorted(measure.WORKERS))}")
+    flags = (" --resume" if args.resume else "") + (f" --fresh {','.join(sorted(fresh))}" if fresh else "") \
+        + (" --candidates" if args.candidates else "") + (f" --ttq-sizes {args.ttq_sizes}" if args.ttq_sizes else "")
     command = "make bench-quick" if args.quick else (f"python benchmarks/run.py{flags}" if flags else "make bench")
-    spawn = functools.partial(_spawn, in_process=args.quick, cache=CACHE, resume=args.resume)
+    spawn = functools.partial(_spawn, in_process=args.quick, cache=CACHE, resume=args.resume, fresh=fresh)
     print(f"Benchmark ({mode}) -> {out}", flush=True)
     specs = plans.ttq_specs(plan, sizes, args.candidates)
-    m = measure_plan(plan, specs, spawn, args.resume)
+    m = measure_plan(plan, specs, spawn, args.resume, fresh)
     m["meta"] = {"mode": mode, "command": command, "resume": args.resume, "candidates": args.candidates}
     from helpers import files
 

@@ -135,6 +135,20 @@ def test_resume_reuses_a_kept_measurement_and_only_that_one(tmp_path):
     assert run._cache_path(tmp_path, "ttq", {"steps": 3, "recipe": "baseline", "size": 64}) == kept, "argument order must not matter"
 
 
+def test_fresh_takes_a_kept_kind_again(tmp_path, capsys):
+    kept = run._cache_path(tmp_path, "matmul", {"n": 64, "repeats": 1})
+    kept.write_text('{"gflops": -1.0}')
+    assert run._spawn("matmul", cache=tmp_path, resume=True, n=64, repeats=1) == {"gflops": -1.0}
+    again = run._spawn("matmul", cache=tmp_path, resume=True, fresh=frozenset({"matmul"}), n=64, repeats=1)
+    assert again["gflops"] > 0, "a kind named by --fresh is measured again"
+    assert json.loads(kept.read_text())["gflops"] == again["gflops"], "and the new measurement is the one kept"
+    for argv, message in [(["--fresh", "step"], "--fresh: only with --resume"),
+                          (["--resume", "--fresh", "step,stpe"], "--fresh: unknown kind(s) stpe")]:
+        with pytest.raises(SystemExit):
+            run.main(argv)
+        assert message in capsys.readouterr().err
+
+
 def test_a_worker_runs_in_its_own_process_and_is_kept(tmp_path):
     result = run._spawn("matmul", cache=tmp_path, n=64, repeats=1)
     assert result["gflops"] > 0 and result["measured_seconds"] > 0 and result["peak_mb"] > 100
