@@ -252,16 +252,10 @@ def ttq_lines(m: dict, out: Path, full: bool) -> tuple[list[str], dict]:
     """Section 2: time to quality at each size, with plots; returns the lines and {size: (speedup, precision)}."""
     plan, steps, bookkeeping = m["plan"], m["steps"], m["bookkeeping"]
     first = m["ttq"][0]["spec"] if m["ttq"] else plan["ttq"][0]
-    if not m["ttq"]:  # --ttq-sizes left every size of the plan out
-        lines = ["## 2. Time to quality", "",
-                 f"Not measured in this run: its time-to-quality sizes were left out (`--ttq-sizes`). The whole plan (`make bench`) "
-                 f"times the TF tutorial's recipe ({first['baseline_steps']} Adam steps, float32) against the course's default "
-                 f"L-BFGS at {first['size']} px.", ""]
-        if full:
-            lines += [iteration_line(m), "", "time-to-quality speedup at 512 px: not measured in this run",
-                      "time-to-quality speedup at 256 px: not measured in this run (--candidates measures it)", ""]
-        return lines, {}
-    lines = ["## 2. Time to quality", "",
+    lines = ["## 2. Time to quality", "", (
+             f"Not measured in this run: its time-to-quality sizes were left out (`--ttq-sizes`). The whole plan (`make bench`) "
+             f"times the TF tutorial's recipe ({first['baseline_steps']} Adam steps, float32) against the course's default "
+             f"L-BFGS at {first['size']} px." if not m["ttq"] else
              "Every recipe minimises the same objective: the TF tutorial's (`form='mean'`, style weight 1e-2, content weight 1e4, "
              "TV weight 30). The baseline is the tutorial's recipe exactly: Adam (lr 0.02, beta1 0.99, eps 0.1), 1000 steps "
              f"({first['baseline_steps']} in this run), float32, from the content, `benchmarks/baseline.py`. Time to quality is the "
@@ -269,7 +263,7 @@ def ttq_lines(m: dict, out: Path, full: bool) -> tuple[list[str], dict]:
              f"they reach it (or after {first['max_steps']} iterations), so the curve of one that does ends at the dashed line. A "
              "recipe that starts from the Magenta model's output is charged the seconds that stylisation took, its first-call "
              "set-up included. \"final loss (float32)\" scores the final image under the float32 objective, so runs in different "
-             "precisions compare; a bfloat16 run stops when its own loss (float32 arithmetic on bfloat16 features) reaches the target.",
+             "precisions compare; a bfloat16 run stops when its own loss (float32 arithmetic on bfloat16 features) reaches the target."),
              ""]
     headlines = {}
     for entry in m["ttq"]:
