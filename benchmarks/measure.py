@@ -10,6 +10,7 @@ import contextlib
 import io
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,9 +33,21 @@ def _stripe_pixels(pixels: int | None):
         optimize.STRIPE_PIXELS = kept
 
 
-def _peak_mb() -> float:
-    """This process's peak resident memory in MB (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def _peak_mb(status: Path = Path("/proc/self/status")) -> float:
+    """This process's own peak resident memory in MB: Linux's VmHWM, else ru_maxrss.
+
+    On Linux a process started by another one inherits the starter's peak in ru_maxrss (the kernel carries it across
+    exec), so a worker spawned by a large benchmark process would report at least that process's peak; VmHWM counts
+    only the worker's own pages.
+    """
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024.0 / (1024.0 if sys.platform == "darwin" else 1.0)  # bytes on macOS, KiB on Linux
 
 
 def vgg_flops(height: int, width: int, last_layer: str = "block5_conv2") -> float:

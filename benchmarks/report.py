@@ -347,10 +347,18 @@ def iteration_accounting(runs: dict, size: int, steps, bookkeeping: dict) -> lis
     in_run = (hist["seconds"][-1] - hist.get("head_start", 0.0)) / iterations
     parts = evaluation * evaluations / iterations
     rest = in_run - parts - kept["per_iteration"]
-    return ["", f"The course default took {in_run:.2f} s per iteration in this run. Timed alone, its {evaluations / iterations:.2f} "
+    head = (f"The course default took {in_run:.2f} s per iteration in this run. Timed alone, its {evaluations / iterations:.2f} "
             f"evaluations per iteration take {parts:.2f} s and its engine's bookkeeping at memory {hist['lbfgs_memory']} "
-            f"{kept['per_iteration']:.2f} s; the remaining {rest:.2f} s per iteration ({rest / in_run:.0%}) is what running them "
-            "together adds; this run does not split it further."]
+            f"{kept['per_iteration']:.2f} s")
+    if rest >= 0:
+        return ["", f"{head}; the remaining {rest:.2f} s per iteration ({rest / in_run:.0%}) is what running them together adds; "
+                "this run does not split it further."]
+    low, high = min(step["lbfgs_eval"]), max(step["lbfgs_eval"])
+    spread = ("within the spread of the evaluations timed alone" if -rest <= high - low else
+              "more than the spread of the evaluations timed alone, so the CPU ran faster during this run than when they were timed")
+    return ["", f"{head}. Together they came out {-rest:.2f} s per iteration ({-rest / in_run:.0%}) cheaper than these parts timed "
+            f"alone: running them together adds nothing measurable, and the difference is {spread} ({low:.3f}-{high:.3f} s, "
+            "timed at another moment of the run)."]
 
 
 def hub_lines(m: dict) -> list[str]:
@@ -446,7 +454,9 @@ def render(m: dict, out: Path) -> Path:
     candidates = [r for entry in m["ttq"] for label, r in entry["runs"].items()
                   if entry["spec"].get("run_candidates") and not label.startswith(("baseline", "course default"))]
     lines = ["# Benchmark results", "", f"Written by `{m['meta']['command']}`; do not edit by hand."
-             + (" Measurements kept in build/bench-cache/ by an earlier, interrupted run of this script are reused." if m["meta"]["resume"] else ""),
+             + (" Measurements kept in build/bench-cache/ by an earlier run of this script are reused"
+                + (", except the kinds named after --fresh, which this run took again." if "--fresh" in m["meta"]["command"] else ".")
+                if m["meta"]["resume"] else ""),
              "", weights_line(kind), "",
              f"- machine: {machine['cpu']}, {machine['cores']} cores, no GPU used",
              f"- versions: Python {machine['python']}, TensorFlow {machine['tensorflow']}, NumPy {machine['numpy']}, "

@@ -8,7 +8,7 @@
     python benchmarks/run.py --quick          # tiny sizes, about a minute of work (make bench-quick, and the tests)
 
 What is measured is in plans.py, how in measure.py, and how it is reported in report.py. Every measurement runs in a
-fresh subprocess, so its peak memory (ru_maxrss) is its own, and each finished one is kept in build/bench-cache/ so
+fresh subprocess, so its peak memory (VmHWM on Linux) is its own, and each finished one is kept in build/bench-cache/ so
 that --resume can pick up after an interruption. All of a run's measurements are also written to measurements.json
 beside RESULTS.md. Nothing is written by hand: a run whose VGG19 weights are not the trained ones writes
 RESULTS-random-weights.md instead, headed by a warning, and never RESULTS.md.

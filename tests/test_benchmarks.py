@@ -109,6 +109,11 @@ def _check_the_full_runs_grep_lines(out, tmp_path):
     assert re.search(r"^\| a 1024 px optimisation in at most 4096 MB \| \d+ MB \| (yes|no) \|$", text, re.M)
     assert re.search(r"^\| an L-BFGS iteration at 512 px costs at most 1\.05 evaluations \| \d+\.\d\dx \| (yes|no) \|$", text, re.M)
     assert re.search(r"^\| time to quality at 512 px 3\.3x the tutorial's \(float32\) \|", text, re.M)
+    assert "Written by `make bench`; do not edit by hand.\n" in text, "a run that reused nothing says nothing about reuse"
+    m["meta"].update(resume=True, command="python benchmarks/run.py --resume --fresh memory_stages")
+    (tmp_path / "resumed").mkdir()
+    head = report.render(m, tmp_path / "resumed").read_text().splitlines()[2]
+    assert "--fresh memory_stages`" in head and "earlier run of this script are reused, except the kinds named after --fresh" in head
     # a run without the 512 px time to quality (python benchmarks/run.py --ttq-sizes 256) still reports the iteration's cost,
     # and its speedup as not measured, never as a goal missed
     m["ttq"] = []
@@ -154,6 +159,22 @@ def test_a_worker_runs_in_its_own_process_and_is_kept(tmp_path):
     assert result["gflops"] > 0 and result["measured_seconds"] > 0 and result["peak_mb"] > 100
     kept = run._cache_path(tmp_path, "matmul", {"n": 64, "repeats": 1})
     assert json.loads(kept.read_text())["gflops"] == result["gflops"]
+
+
+def test_a_worker_reports_its_own_peak_memory_not_its_starters(tmp_path):
+    held = bytearray(2048 * 2**20)  # 2 GB the starting process touches, so its own peak is far above a small worker's
+    held[:: 4096] = b"\1" * len(held[:: 4096])
+    starter = measure._peak_mb()
+    worker = run._spawn("matmul", cache=tmp_path, n=64, repeats=1)["peak_mb"]
+    del held
+    assert 100 < worker < starter - 1536, f"the worker reported {worker:.0f} MB beside a starter of {starter:.0f} MB"
+
+
+def test_peak_memory_is_read_from_the_process_status(tmp_path):
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython\nVmPeak:\t 9999999 kB\nVmHWM:\t    2048 kB\nVmRSS:\t 1024 kB\n")
+    assert measure._peak_mb(status) == 2.0
+    assert measure._peak_mb(tmp_path / "absent") > 1, "without /proc it falls back to ru_maxrss"
 
 
 def test_lead_time():
@@ -232,6 +253,19 @@ def test_the_iteration_accounting_adds_up():
     assert report.iteration_accounting(runs, 128, steps, bookkeeping) == [], "no accounting from timings at another size"
     hist["lbfgs_memory"] = 10
     assert report.iteration_accounting(runs, 64, steps, bookkeeping) == [], "no bookkeeping timed at that memory"
+
+
+def test_an_iteration_cheaper_than_its_parts_is_not_called_overhead():
+    steps = [{"size": 64, "precision": "float32", "lbfgs_eval": [1.9, 2.0, 2.3]}]
+    bookkeeping = {"size": 64, "tensorflow": {"50": {"first_iteration": 0.5, "per_iteration": 0.1}}}
+    hist = {"seconds": [0.0, 19.0], "step": [0, 10], "evaluations": 10, "lbfgs_memory": 50, "precision": "float32", "optimizer": "lbfgs"}
+    runs = {"baseline": {}, "course default: L-BFGS": hist}
+    # 1.90 s per iteration against 2.00 s of evaluation and 0.10 s of bookkeeping: 0.20 s (11%) less than the parts
+    text = " ".join(report.iteration_accounting(runs, 64, steps, bookkeeping))
+    assert "remaining" not in text and "-0." not in text
+    assert "came out 0.20 s per iteration (11%) cheaper" in text and "within the spread" in text and "(1.900-2.300 s" in text
+    hist["seconds"] = [0.0, 12.0]  # 0.9 s less per iteration than the parts: beyond the 0.4 s spread of their timings
+    assert "more than the spread" in " ".join(report.iteration_accounting(runs, 64, steps, bookkeeping))
 
 
 def test_the_baseline_forecast_uses_the_timed_adam_step():
