@@ -7,7 +7,8 @@ Variables:
     NST_VGG19_WEIGHTS    a local Keras VGG19 .h5 weights file to use when ImageNet cannot be downloaded.
     NST_HUB_HANDLE       a Hub URL or a local SavedModel folder to try first for the Magenta model.
     NST_MODEL_LOG        if set, a file to which every model notice is appended (used by `make run`).
-    NST_OUT              the folder notebooks write their files under (default build/; `runner --out` sets it).
+    NST_OUT              the folder notebooks write their files under (default build/, or build/smoke/ in smoke mode;
+                         `runner --out` sets it).
 """
 
 from __future__ import annotations
@@ -49,10 +50,17 @@ def pick(full, smoke_value):
     return smoke_value if smoke() else full
 
 
+def run_dir() -> Path:
+    """The folder a run writes under: NST_OUT if set (the runner sets it), else build/, or build/smoke/ in smoke mode."""
+    value = os.environ.get("NST_OUT", "").strip()
+    if value:
+        return Path(value).expanduser()
+    return BUILD_DIR / "smoke" if smoke() else BUILD_DIR
+
+
 def output_dir(notebook: str) -> Path:
-    """Where notebook `notebook` (e.g. "03") writes its files: NST_OUT (default build/)/<notebook>, plus smoke/ in smoke mode; created."""
-    base = Path(os.environ.get("NST_OUT", "").strip() or BUILD_DIR).expanduser()
-    path = base / notebook / ("smoke" if smoke() else "")
+    """Where notebook `notebook` (e.g. "03") writes its files: run_dir()/<notebook>; created."""
+    path = run_dir() / notebook
     path.mkdir(parents=True, exist_ok=True)
     return path
 

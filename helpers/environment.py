@@ -33,16 +33,6 @@ def precision_line(precision: str = "auto") -> str:
     return f"VGG19 precision: {choice} ({why}). {meaning}."
 
 
-def estimate_line(steps_at: dict, extra_seconds: float = 0.0, what: str = "this notebook") -> str:
-    """One line: about how many minutes `what` takes here, from {side px: optimiser steps} and one timed VGG19 pass."""
-    from helpers import timing
-
-    seconds = timing.estimate_seconds(steps_at, extra=extra_seconds)
-    amount = f"about {seconds / 60:.0f} min" if seconds >= 90 else "under 2 min"
-    return (f"Estimated time for {what} on this machine: {amount} (from one timed VGG19 pass, scaled to the "
-            "sizes and steps in the Parameters cell; the last cell prints the real time).")
-
-
 def check_environment(load_hub: bool = True) -> dict[str, str]:
     """Report Python, TensorFlow, GPU, VGG19 weights, the Hub model and the paintings, each as 'what and why'."""
     from helpers import images, vgg

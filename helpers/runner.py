@@ -1,7 +1,7 @@
 """Execute the course notebooks headless through a real Jupyter kernel (``make run``, and the tests).
 
     python -m helpers.runner                 # every notebook, full size, into build/
-    NST_SMOKE=1 python -m helpers.runner     # the quick pass
+    NST_SMOKE=1 python -m helpers.runner     # the quick pass, into build/smoke/ (never into a full run's folder)
     python -m helpers.runner notebooks/01_theory_content_and_style.ipynb
     python -m helpers.runner notebooks/03_hand_built_vgg19_optimizer.ipynb -p CONTENT=~/me.jpg -p STYLE=starry_night
         # -> build/runs/CONTENT-me_STYLE-starry_night/, so the full run in build/ is never overwritten
@@ -204,11 +204,29 @@ class _ProgressLine:
 
 
 def default_out_dir(parameters: dict) -> Path:
-    """Where a run goes unless --out says: build/, build/smoke/ in smoke mode, build/runs/<parameters>/ with -p values."""
+    """Where a run goes unless --out says: build/ (build/smoke/ in smoke mode), and runs/<parameters>/ under it with -p values."""
+    base = config.BUILD_DIR / "smoke" if config.smoke() else config.BUILD_DIR
     if parameters:
         slug = "_".join(f"{k}-{Path(str(v)).stem if isinstance(v, str) else v}" for k, v in parameters.items())
-        return config.BUILD_DIR / "runs" / (re.sub(r"[^A-Za-z0-9_.-]+", "-", slug).strip("-")[:80] or "parameters")
-    return config.BUILD_DIR / "smoke" if config.smoke() else config.BUILD_DIR
+        return base / "runs" / (re.sub(r"[^A-Za-z0-9_.-]+", "-", slug).strip("-")[:80] or "parameters")
+    return base
+
+
+#: The file in an output folder that says which mode (smoke or full) wrote it, so the two never share a folder.
+MODE_FILE = "run_mode.txt"
+
+
+def claim_out_dir(out: Path, smoke: bool) -> str | None:
+    """Mark `out` as a smoke or full run's folder; return why not (a sentence) if it already holds the other mode's run."""
+    mode = "smoke" if smoke else "full"
+    marker = Path(out) / MODE_FILE
+    kept = marker.read_text(encoding="utf-8").strip() if marker.is_file() else mode
+    if kept != mode:
+        return (f"--out {out} holds a {kept} run's files, and this is a {mode} run: smoke and full runs never share a folder. "
+                f"Choose another --out, or remove {out} first.")
+    out.mkdir(parents=True, exist_ok=True)
+    files.write_atomic(marker, mode + "\n")
+    return None
 
 
 def _parse_parameter(text: str) -> tuple[str, object]:
@@ -232,8 +250,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Execute the course notebooks headless into build/.")
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all, in order)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="folder for the executed notebooks, their HTML and every file they write (default: build/; "
-                             "build/smoke/ in smoke mode; build/runs/<parameters>/ when -p is given)")
+                        help="folder for the executed notebooks, their HTML and every file they write (default: build/, "
+                             "build/smoke/ in smoke mode, and runs/<parameters>/ under it when -p is given)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds a single cell may take (default 1800)")
     parser.add_argument("-p", "--param", action="append", default=[], type=_parse_parameter, metavar="NAME=VALUE",
                         help="set a parameter after each notebook's parameters cell, e.g. -p CONTENT=~/me.jpg (repeatable)")
@@ -244,7 +262,9 @@ def main(argv=None) -> int:
         parser.error(f"no such notebook: {', '.join(map(str, missing))}")
     parameters = dict(args.param)
     args.out = args.out or default_out_dir(parameters)
-    args.out.mkdir(parents=True, exist_ok=True)
+    refused = claim_out_dir(args.out, config.smoke())
+    if refused:
+        parser.error(refused)
     log = args.out / "models_used.jsonl"
     log.unlink(missing_ok=True)
     print(f"Running {len(paths)} notebook(s) into {args.out}; {config.describe()}", flush=True)

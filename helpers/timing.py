@@ -23,24 +23,77 @@ def median_seconds(fn, repeats: int = 3, warmups: int = 1) -> float:
     return statistics.median(time_calls(fn, repeats, warmups))
 
 
-#: An optimiser step (forward, gradient, Gram matrices, losses) costs about this many bare VGG19 passes.
-STEP_PER_PASS = 1.2
+#: Per optimiser step, the work beyond VGG19 itself (Gram matrices, losses, the optimiser's bookkeeping) costs about
+#: this many float32 VGG19 passes. It runs in float32 whatever precision VGG19 computes in, so bfloat16 does not shrink it.
+STEP_OVERHEAD = 0.2
 #: The share of a small VGG19 pass that does not grow with the pixels (per-op costs): it makes 256 px cost about 3x,
 #: not 4x, a 128 px pass on a CPU.
 FIXED_SHARE = 0.35
+#: A notebook's work that is not optimiser steps (kernel start, imports, the Hub model, figures) is given in seconds on a
+#: machine whose float32 VGG19 pass at the measuring size took this long; it is scaled by this machine's float32 pass.
+REFERENCE_PASS = 0.40
 
 
-def step_seconds(side: int, precision: str = "auto") -> float:
-    """Estimated seconds of one optimiser step at `side` px here: the course's one timed VGG19 pass, scaled by pixels."""
+def _record_and_choice(precision: str) -> tuple[dict, str]:
+    """This machine's timed VGG19 pass (precision.measured) and the precision `precision` stands for."""
     from helpers import precision as precisions
 
     chosen = precisions.resolve(precision) if precision != "auto" else precisions.choose()["choice"]
-    record = precisions.measured()
-    base = record["seconds"][chosen]
-    pixels = (int(side) / record["side"]) ** 2
-    return STEP_PER_PASS * base * (FIXED_SHARE + (1 - FIXED_SHARE) * pixels)
+    return precisions.measured(), chosen
+
+
+def step_seconds(side: int, precision: str = "auto") -> float:
+    """Estimated seconds of one optimiser step at `side` px here: VGG19 in its precision plus the float32 work around it."""
+    record, chosen = _record_and_choice(precision)
+    pixels = FIXED_SHARE + (1 - FIXED_SHARE) * (int(side) / record["side"]) ** 2
+    return (record["seconds"][chosen] + STEP_OVERHEAD * record["seconds"]["float32"]) * pixels
+
+
+def fixed_seconds(reference_seconds: float) -> float:
+    """`reference_seconds` of work outside the optimiser (see REFERENCE_PASS), scaled to this machine's float32 pass."""
+    record, _ = _record_and_choice("float32")
+    return float(reference_seconds) * record["seconds"]["float32"] / REFERENCE_PASS
 
 
 def estimate_seconds(steps_at: dict, precision: str = "auto", extra: float = 0.0) -> float:
-    """Estimated seconds for {side in px: optimiser steps at that side} on this machine, plus `extra` seconds."""
-    return float(extra) + sum(int(n) * step_seconds(side, precision) for side, n in steps_at.items())
+    """Estimated seconds for {side in px: optimiser steps at that side} here, plus `extra` reference seconds of other work."""
+    return fixed_seconds(extra) + sum(int(n) * step_seconds(side, precision) for side, n in steps_at.items())
+
+
+def duration(seconds: float) -> str:
+    """Seconds in words, rounded as an estimate is: 'about 40 s', 'about 6 min'."""
+    if seconds < 90:
+        return f"about {max(5, 5 * round(seconds / 5)):.0f} s"
+    return f"about {seconds / 60:.0f} min"
+
+
+def measured(seconds: float) -> str:
+    """Seconds as a measurement: '47 s' under two minutes, else '6.3 min'."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+class RunClock:
+    """A notebook's clock: the estimate it prints near its top and the time it prints at its end, in one wording."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+        self.estimated: float | None = None
+
+    def _mode(self) -> str:
+        """'full mode, VGG19 in float32' (or smoke, bfloat16): what the time depends on."""
+        from helpers import config
+
+        _, chosen = _record_and_choice("auto")
+        return f"{'smoke' if config.smoke() else 'full'} mode, VGG19 in {chosen}"
+
+    def estimate(self, steps_at: dict | None = None, extra_seconds: float = 0.0, budget_seconds: float = 0.0) -> str:
+        """The estimate line: {side px: optimiser steps}, `extra_seconds` of other work (reference seconds) and a time budget."""
+        self.estimated = estimate_seconds(steps_at or {}, extra=extra_seconds) + float(budget_seconds)
+        return (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; one timed "
+                "VGG19 pass scaled to the Parameters cell's sizes and steps). The last code cell prints the measured time.")
+
+    def finish(self) -> str:
+        """The closing line: the measured time since the clock started, next to the estimate."""
+        seconds = time.perf_counter() - self.start
+        said = f"; estimated at the top: {duration(self.estimated)} ({seconds / self.estimated:.2f}x)" if self.estimated else ""
+        return f"Measured time for this notebook on this machine: {measured(seconds)} ({self._mode()}){said}."

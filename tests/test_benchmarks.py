@@ -108,8 +108,20 @@ def _check_the_full_runs_grep_lines(out, tmp_path):
         assert len(pattern.findall(text)) == 1, name
     assert re.search(r"^\| a 1024 px optimisation in at most 4096 MB \| \d+ MB \| (yes|no) \|$", text, re.M)
     assert re.search(r"^\| an L-BFGS iteration at 512 px costs at most 1\.05 evaluations \| \d+\.\d\dx \| (yes|no) \|$", text, re.M)
-    assert re.search(r"^\| time to quality at 512 px 3\.3x the tutorial's \(float32\) \|", text, re.M)
+    # the goal is the one for the precision the run computed in, whichever "auto" chose on this machine
+    precision = m["precision"]["choice"]
+    goal = report.GOAL_SPEEDUP[precision]
+    assert re.search(rf"^\| time to quality at 512 px {goal:.1f}x the tutorial's \({precision}\) \|", text, re.M), precision
     assert "Written by `make bench`; do not edit by hand.\n" in text, "a run that reused nothing says nothing about reuse"
+    # and the report of a machine where "auto" chose bfloat16 (faked: the same measurements, relabelled)
+    (tmp_path / "bfloat16").mkdir()
+    bf16 = report.render(_as_if_auto_chose(m, "bfloat16"), tmp_path / "bfloat16").read_text()
+    for name, pattern in GREP_LINES.items():
+        assert len(pattern.findall(bf16)) == 1, name
+    assert re.search(r'precision="auto" chose \*\*bfloat16\*\* here: one VGG19 pass at 128 px took 0\.400 s in float32 and 0\.100 s', bf16)
+    assert "this CPU reports avx512_bf16" in bf16
+    assert re.search(r"^time-to-quality speedup at 512 px: (\d+\.\dx|0\.0x \(not reached\)) \(bfloat16\)$", bf16, re.M)
+    assert re.search(r"^\| time to quality at 512 px 8\.0x the tutorial's \(bfloat16\) \|", bf16, re.M)
     m["meta"].update(resume=True, command="python benchmarks/run.py --resume --fresh memory_stages")
     (tmp_path / "resumed").mkdir()
     head = report.render(m, tmp_path / "resumed").read_text().splitlines()[2]
@@ -121,7 +133,38 @@ def _check_the_full_runs_grep_lines(out, tmp_path):
     text = report.render(m, tmp_path / "without").read_text()
     assert len(GREP_LINES["iteration"].findall(text)) == 1
     assert "time-to-quality speedup at 512 px: not measured in this run" in text
-    assert re.search(r"^\| time to quality at 512 px 3\.3x the tutorial's \(float32\) \| not measured in this run \| - \|$", text, re.M)
+    assert re.search(rf"^\| time to quality at 512 px {goal:.1f}x the tutorial's \({precision}\) \| not measured in this run \| - \|$", text, re.M)
+
+
+def _as_if_auto_chose(m: dict, choice: str) -> dict:
+    """The measurements `m` as a machine would have recorded them where precision "auto" chose `choice` (the CPU's
+    answer faked: a quarter of float32's time per pass for bfloat16, with avx512_bf16), every run of the chosen
+    precision relabelled; the tutorial's baseline stays float32, as it always computes."""
+    from helpers import precision
+
+    old = m["precision"]["choice"]
+    seconds = {"float32": 0.4, "bfloat16": 0.1 if choice == "bfloat16" else 1.6}
+    out = copy.deepcopy(m)
+    out["precision"] = {**out["precision"], **precision._decide({"side": 128, "seconds": seconds,
+                                                                 "flags": ["avx512_bf16"] if choice == "bfloat16" else []})}
+
+    def relabel(node):
+        if isinstance(node, dict):
+            if node.get("recipe") == "baseline":
+                return
+            for key, value in node.items():
+                if key == "precision" and value == old:
+                    node[key] = choice
+                else:
+                    relabel(value)
+        elif isinstance(node, list):
+            for item in node:
+                relabel(item)
+
+    for key, value in out.items():
+        if key != "precision":
+            relabel(value)
+    return out
 
 
 def test_report_only_needs_kept_measurements(tmp_path, capsys):

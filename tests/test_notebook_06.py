@@ -39,4 +39,4 @@ def test_runs_with_the_readers_own_photo_and_mask(own_files, tmp_path, monkeypat
     text = "".join(out.get("text", "") for c in nb.cells if c.cell_type == "code" for out in c.get("outputs", []))
     assert "content garden, styles stripes" in text
     for name in ("spatial_control.png", "style_scale.png"):
-        assert (tmp_path / "out" / "06" / "smoke" / name).is_file(), name
+        assert (tmp_path / "out" / "06" / name).is_file(), name

@@ -141,12 +141,30 @@ def own_photos(tmp_path_factory):
     return {"CONTENT": str(folder / "holiday snap.png"), "STYLE": str(folder / "pencil sketch.jpg")}
 
 
+def fake_a_bfloat16_cpu(cache) -> None:
+    """Keep in `cache` the answer a CPU with native bfloat16 gives precision="auto" (a VGG19 pass in a quarter of
+    float32's time, avx512_bf16 reported), under this machine's key, so "auto" takes its bfloat16 branch here."""
+    from helpers import precision
+
+    record = {"side": precision.MEASURE_SIDE, "seconds": {"float32": 0.4, "bfloat16": 0.1}, "flags": ["avx512_bf16"],
+              "gpus": 0, "machine": precision._machine_key()}
+    (cache / "precision.json").write_text(json.dumps({record["machine"]: record}))
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_runs_with_the_readers_own_photos_in_bfloat16(path, own_photos, tmp_path, monkeypatch):
-    # A reader's files instead of the course's examples, on a machine where VGG19 computes in bfloat16
-    monkeypatch.setenv("NST_PRECISION", "bfloat16")
+    # A reader's files instead of the course's examples, on a machine where precision="auto" chooses bfloat16 (the
+    # CPU's answer faked in the cache, so the auto branch runs as it does there: the choice, its reason, the estimate)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    fake_a_bfloat16_cpu(cache)
+    monkeypatch.setenv("NST_CACHE", str(cache))
+    monkeypatch.delenv("NST_PRECISION", raising=False)
     nb, notices = _run_smoke(path, tmp_path, parameters=own_photos)
+    printed = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", []))
+    assert "Estimated time for this notebook on this machine:" in printed and "VGG19 in bfloat16" in printed
+    assert "Measured time for this notebook on this machine:" in printed
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "holiday snap.png" in injected[0].source
     _check_vgg(path, nb, notices, "bfloat16")

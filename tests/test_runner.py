@@ -90,8 +90,9 @@ def test_everything_a_notebook_writes_goes_to_out(tmp_path):
                 "from helpers import config\n(config.output_dir('09') / 'result.txt').write_text('made here')")
     out = tmp_path / "elsewhere"
     runner.execute_notebook(nb, out, smoke=True, timeout=120, kernel_log=tmp_path / "k.log")
-    assert (out / "09" / "smoke" / "result.txt").read_text() == "made here", "smoke runs write to a smoke subfolder of --out"
+    assert (out / "09" / "result.txt").read_text() == "made here", "--out is the run's folder: no smoke/ inside it"
     assert (out / "notebooks" / "09_writes.ipynb").is_file()
+    assert not any("smoke" in p.relative_to(out).parts for p in out.rglob("*")), "the runner chose the folder; nothing adds smoke/ to it"
 
 
 def test_default_output_folders_keep_runs_apart(monkeypatch):
@@ -100,4 +101,25 @@ def test_default_output_folders_keep_runs_apart(monkeypatch):
     own = runner.default_out_dir({"CONTENT": "~/Pictures/my dog.jpg", "STYLE": "starry_night"})
     assert own.parent == runner.config.BUILD_DIR / "runs" and own.name == "CONTENT-my-dog_STYLE-starry_night"
     monkeypatch.setenv("NST_SMOKE", "1")
-    assert runner.default_out_dir({}) == runner.config.BUILD_DIR / "smoke"
+    smoke = runner.config.BUILD_DIR / "smoke"
+    assert runner.default_out_dir({}) == smoke
+    own_smoke = runner.default_out_dir({"CONTENT": "~/Pictures/my dog.jpg", "STYLE": "starry_night"})
+    assert own_smoke == smoke / "runs" / "CONTENT-my-dog_STYLE-starry_night", "a smoke run with -p values never shares the full run's folder"
+    monkeypatch.delenv("NST_OUT", raising=False)
+    assert runner.config.output_dir("03") == smoke / "03", "in Jupyter, smoke mode writes under build/smoke/, with smoke once in the path"
+
+
+def test_smoke_and_full_runs_never_share_an_out_folder(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    nb = _write(tmp_path / "05_tiny.ipynb", "print('ran')")
+    out = tmp_path / "mine"
+    monkeypatch.setenv("NST_SMOKE", "1")
+    assert runner.main([str(nb), "--out", str(out), "--timeout", "120"]) == 0
+    assert (out / runner.MODE_FILE).read_text() == "smoke\n"
+    monkeypatch.setenv("NST_SMOKE", "0")
+    with pytest.raises(SystemExit):
+        runner.main([str(nb), "--out", str(out), "--timeout", "120"])
+    err = capsys.readouterr().err
+    assert f"--out {out} holds a smoke run's files, and this is a full run" in err and "Choose another --out" in err
+    assert runner.main([str(nb), "--out", str(tmp_path / "full"), "--timeout", "120"]) == 0

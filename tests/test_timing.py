@@ -30,23 +30,66 @@ def test_median_ignores_one_outlier():
     assert timing.median_seconds(fn, repeats=3, warmups=1) < 0.04
 
 
-def test_step_estimates_scale_with_pixels_and_steps(monkeypatch):
+def _record(monkeypatch, seconds, choice):
+    """precision.measured() returns a record with these timed passes; "auto" resolves to `choice`."""
     from helpers import precision
 
-    record = {"side": 128, "seconds": {"float32": 0.4, "bfloat16": 0.1}, "choice": "float32"}
+    record = {"side": 128, "seconds": seconds, "choice": choice}
     monkeypatch.setattr(precision, "measured", lambda refresh=False: record)
-    monkeypatch.setenv("NST_PRECISION", "float32")
+    monkeypatch.setattr(precision, "choose", lambda refresh=False: {"choice": choice, "why": "faked"})
+    monkeypatch.delenv("NST_PRECISION", raising=False)
+    return record
+
+
+def test_step_estimates_scale_with_pixels_and_steps(monkeypatch):
+    _record(monkeypatch, {"float32": 0.4, "bfloat16": 0.1}, "float32")
     at_128, at_256 = timing.step_seconds(128), timing.step_seconds(256)
-    assert at_128 == pytest.approx(timing.STEP_PER_PASS * 0.4)
+    assert at_128 == pytest.approx((1 + timing.STEP_OVERHEAD) * 0.4), "float32: the pass plus the float32 work around it"
     assert 2.5 < at_256 / at_128 < 4.0, "a step at twice the side costs less than 4x (fixed per-op costs), more than 2.5x"
-    assert timing.step_seconds(256, precision="bfloat16") == pytest.approx(at_256 / 4)
-    assert timing.estimate_seconds({256: 10, 128: 5}, extra=3) == pytest.approx(3 + 10 * at_256 + 5 * at_128)
+    assert timing.estimate_seconds({256: 10, 128: 5}, extra=3) == pytest.approx(3 + 10 * at_256 + 5 * at_128), \
+        "on the reference machine, extra seconds are seconds"
 
 
-def test_estimate_line_names_minutes(monkeypatch):
-    from helpers import environment, precision
+def test_bfloat16_shrinks_only_the_vgg19_part_of_a_step(monkeypatch):
+    # the precision record of a CPU with native bfloat16 (a quarter of float32's time per pass); the Gram matrices,
+    # losses and the optimiser's bookkeeping stay in float32, so a step costs the bfloat16 pass plus the float32 overhead
+    _record(monkeypatch, {"float32": 0.2, "bfloat16": 0.05}, "bfloat16")
+    assert timing.step_seconds(128) == pytest.approx(0.05 + timing.STEP_OVERHEAD * 0.2)
+    assert timing.step_seconds(128, precision="float32") == pytest.approx((1 + timing.STEP_OVERHEAD) * 0.2)
+    # work outside the optimiser scales with this machine's float32 pass: half the reference pass, half the seconds
+    assert timing.fixed_seconds(60) == pytest.approx(60 * 0.2 / timing.REFERENCE_PASS)
+    assert timing.estimate_seconds({128: 100}, extra=60) == pytest.approx(
+        60 * 0.2 / timing.REFERENCE_PASS + 100 * (0.05 + timing.STEP_OVERHEAD * 0.2))
 
-    monkeypatch.setattr(precision, "measured", lambda refresh=False: {"side": 128, "seconds": {"float32": 0.5, "bfloat16": 2.0}})
-    monkeypatch.setenv("NST_PRECISION", "float32")
-    assert "about 10 min" in environment.estimate_line({}, extra_seconds=600)
-    assert "under 2 min" in environment.estimate_line({128: 1})
+
+def test_the_clock_says_the_estimate_and_the_measured_time_in_one_wording(monkeypatch):
+    _record(monkeypatch, {"float32": timing.REFERENCE_PASS, "bfloat16": 2.0}, "float32")
+    monkeypatch.setenv("NST_SMOKE", "0")
+    clock = timing.RunClock()
+    line = clock.estimate({}, extra_seconds=600)
+    assert line.startswith("Estimated time for this notebook on this machine: about 10 min (full mode, VGG19 in float32;")
+    assert clock.estimated == pytest.approx(600)
+    assert "about 40 s" in timing.RunClock().estimate(extra_seconds=41) and "about 5 s" in timing.RunClock().estimate()
+    assert timing.RunClock().estimate(budget_seconds=120).startswith("Estimated time for this notebook on this machine: about 2 min"), \
+        "a time budget (training seconds) is not scaled"
+    clock.start -= 300  # five minutes have passed
+    done = clock.finish()
+    assert done.startswith("Measured time for this notebook on this machine: 5.0 min (full mode, VGG19 in float32); "
+                           "estimated at the top: about 10 min (0.50x).")
+    monkeypatch.setenv("NST_SMOKE", "1")
+    late = timing.RunClock()
+    assert late.finish().startswith("Measured time for this notebook on this machine: 0 s (smoke mode, VGG19 in float32).")
+
+
+def test_every_notebook_prints_the_estimate_near_its_top_and_the_measured_time_at_its_end():
+    import json
+
+    from helpers import runner
+
+    for path in runner.notebook_paths():
+        cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        code = ["".join(c["source"]) for c in cells]
+        assert "clock = timing.RunClock()" in code[0], f"{path.name}: the setup cell starts the clock"
+        first = next(i for i, c in enumerate(code) if "clock.estimate(" in c)
+        assert first <= 3, f"{path.name}: the estimate comes right after the parameters (code cell {first})"
+        assert "print(clock.finish())" in code[-1] or any("print(clock.finish())" in c for c in code[-3:]), path.name
