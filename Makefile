@@ -1,6 +1,6 @@
 # The course's commands. Each target builds .venv first if it is missing or out of date.
 #   make run    execute every notebook (full size) into build/;  NST_SMOKE=1 make run for a quick pass
-#   make test   unit tests + every notebook in smoke mode, float32 and (on a reader's own photos) bfloat16; CI runs make lint, then this
+#   make test   unit tests + every notebook in smoke mode, float32 and (on a reader's own photos) as where auto picks bfloat16; CI runs make lint, then this
 #   make test-fast  the unit tests only, without executing notebooks (a quick local loop)
 #   make lab    Jupyter Lab on notebooks/
 #   make lint   ruff over helpers, tests, benchmarks, images and the notebooks
