@@ -156,5 +156,5 @@ def send_native_log_to(path) -> Path:
 def describe() -> str:
     """One line describing the mode: smoke or full, online or offline, and the cache folder."""
     mode = "smoke" if smoke() else "full"
-    net = "offline (NST_OFFLINE=1)" if offline() else "online allowed"
+    net = "off (NST_OFFLINE=1)" if offline() else "tried when a model or painting is needed (NST_OFFLINE=1 turns it off)"
     return f"mode: {mode}; network: {net}; cache: {cache_dir()}"

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import statistics
+import time
 from pathlib import Path
 
 from helpers import config, files, timing
@@ -132,10 +133,11 @@ def measured(refresh: bool = False) -> dict:
     if key in kept and not refresh:
         record = dict(kept[key], source=f"measured earlier on this machine, kept in {path}")
     else:
+        start = time.perf_counter()
         record = {**measure(), "flags": native_bf16_flags(), "gpus": len(_gpus()), "machine": key}
         kept[key] = record
         files.write_atomic(path, json.dumps(kept, indent=1))
-        record = dict(record, source=f"measured just now, kept in {path}")
+        record = dict(record, source=f"measured just now, kept in {path}", measure_seconds=time.perf_counter() - start)
     _DECISION = _decide(record)
     return _DECISION
 

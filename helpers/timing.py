@@ -88,12 +88,19 @@ class RunClock:
 
     def estimate(self, steps_at: dict | None = None, extra_seconds: float = 0.0, budget_seconds: float = 0.0) -> str:
         """The estimate line: {side px: optimiser steps}, `extra_seconds` of other work (reference seconds) and a time budget."""
+        from helpers import precision
+
         self.estimated = estimate_seconds(steps_at or {}, extra=extra_seconds) + float(budget_seconds)
-        return (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; one timed "
+        line = (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; one timed "
                 "VGG19 pass scaled to the Parameters cell's sizes and steps). The last code cell prints the measured time.")
+        record = precision.measured()
+        if "measure_seconds" in record:  # the first notebook on this machine timed that pass now
+            line += (f"\n(That VGG19 pass was timed just now, in float32 and in bfloat16, which took {record['measure_seconds']:.0f} s "
+                     "of this run: once per machine; every later notebook reads it from the course cache.)")
+        return line
 
     def finish(self) -> str:
         """The closing line: the measured time since the clock started, next to the estimate."""
         seconds = time.perf_counter() - self.start
-        said = f"; estimated at the top: {duration(self.estimated)} ({seconds / self.estimated:.2f}x)" if self.estimated else ""
+        said = f"; estimated at the top: {duration(self.estimated)}" if self.estimated else ""
         return f"Measured time for this notebook on this machine: {measured(seconds)} ({self._mode()}){said}."

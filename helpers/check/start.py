@@ -9,8 +9,11 @@ from helpers.check._common import report
 __all__ = ["image_tensor"]
 
 
-def image_tensor(image, max_dim: int | None = None) -> bool:
-    """Check that `image` is what the course's functions expect: [1, H, W, 3] float32 in [0, 1], long side <= max_dim."""
+def image_tensor(image, max_dim: int | None = None, source=None) -> bool:
+    """Check that `image` is what the course's functions expect: [1, H, W, 3] float32 in [0, 1], long side <= max_dim;
+    with `source` (a name, path or array), also that it is images.load_img(source, max_dim=max_dim)."""
+    if image is None:
+        return report("image_tensor", ["the answer is still None: replace None in the cell with your code"])
     problems = []
     shape = tuple(getattr(image, "shape", ()))
     dtype = str(getattr(image, "dtype", type(image).__name__))
@@ -24,4 +27,14 @@ def image_tensor(image, max_dim: int | None = None) -> bool:
             problems.append(f"values range from {arr.min():.3g} to {arr.max():.3g}, expected [0, 1] (divide uint8 by 255)")
         if max_dim is not None and max(shape[1:3]) > max_dim:
             problems.append(f"the long side is {max(shape[1:3])} px, more than max_dim={max_dim}")
+    if not problems and source is not None:
+        from helpers import images
+
+        reference = images.load_img(source, max_dim=max_dim) if max_dim is not None else images.load_img(source)
+        if tuple(reference.shape) != shape:
+            problems.append(f"shape is {shape}, but load_img of that source with max_dim={max_dim} gives {tuple(reference.shape)}: "
+                            "was max_dim passed, and the same one?")
+        elif not np.allclose(np.asarray(image), np.asarray(reference), atol=1e-3):
+            problems.append("the shape is right but the pixels differ from load_img's: another image, or changed after loading "
+                            "(channels reversed, flipped, scaled)?")
     return report("image_tensor", problems)
