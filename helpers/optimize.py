@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from helpers import colour, config, images, lbfgs, losses, vgg
+from helpers import colour, config, images, lbfgs, losses, validate, vgg
 from helpers import masks as masking  # `masks` is transfer()'s argument
 from helpers.precision import CHOICES as PRECISIONS
 from helpers.precision import resolve as resolve_precision
@@ -114,10 +114,20 @@ class TransferResult:
 # -------------------------------------------------------------------------------------------- validation
 
 
+def _too_small(exc: images.ImageTooSmallError, name: str) -> TransferError:
+    """A too-small image, with the remedies open to whoever called transfer (a larger image, or one enlarged first)."""
+    width, height = exc.size
+    return TransferError(f"{name}: {exc.source}: is too small ({width}x{height} px); VGG19 features need at least {exc.min_side} px on "
+                         f"each side. Use a larger image, or pass this one enlarged: {name}=images.load_img(..., "
+                         f"max_dim={max(256, 2 * exc.min_side)}, upscale=True)")
+
+
 def _as_image(value, name: str, min_side: int = images.MIN_SIDE) -> tf.Tensor:
     """Any image load_img accepts, kept at its size: [1, H, W, 3] float32 in [0, 1]; errors name `name`."""
     try:
         return images.load_img(value, max_dim=None, min_side=min_side)
+    except images.ImageTooSmallError as exc:
+        raise _too_small(exc, name) from exc
     except images.ImageLoadError as exc:
         raise TransferError(f"{name}: {exc}") from exc
 
@@ -126,59 +136,57 @@ def _load(value, name: str, max_dim: int | None) -> tf.Tensor:
     """images.load_sized, with its errors as TransferError naming `name`."""
     try:
         return images.load_sized(value, max_dim, name)
+    except images.ImageTooSmallError as exc:
+        raise _too_small(exc, name) from exc
     except images.ImageLoadError as exc:
         raise TransferError(f"{name}: {exc}") from exc
 
 
 def _check_weight(value, name: str) -> float:
-    """A loss weight must be a finite number >= 0."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as exc:
-        raise TransferError(f"{name} must be a number >= 0, got {value!r}") from exc
-    if not math.isfinite(value) or value < 0:
-        raise TransferError(f"{name} must be a finite number >= 0, got {value}")
-    return value
+    """A loss weight must be a finite number >= 0 (a string such as "1e4" is refused, not read)."""
+    return validate.number(name, value, low=0, error=TransferError)
 
 
 def _check_count(value, name: str) -> int:
     """A count (steps, memory, an interval) must be a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TransferError(f"{name} must be a whole number >= 1, got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise TransferError(f"{name} must be a whole number >= 1, got {value}")
-    return int(value)
+    return validate.number(name, value, low=1, integer=True, error=TransferError)
 
 
 def _check_number(value, name: str, *, low: float, high: float, hint: str = "") -> float:
     """A setting such as the learning rate must be a finite number in (low, high]."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise TransferError(f"{name} must be a number, got {value!r}") from exc
-    if not math.isfinite(number) or not low < number <= high:
-        raise TransferError(f"{name} must be a number in ({low:g}, {high:g}], got {value!r}" + (f" ({hint})" if hint else ""))
-    return number
+    wanted = f"pass a number in ({low:g}, {high:g}]" if math.isfinite(high) else f"pass a number > {low:g}"
+    return validate.number(name, value, low=low, high=None if math.isinf(high) else high, low_open=True, error=TransferError,
+                           todo=wanted + (f" ({hint})" if hint else ""))
 
 
 def _check_max_dim(value) -> int | None:
     """max_dim is None (keep the size) or a long side of at least images.MIN_SIDE pixels."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < images.MIN_SIDE:
-        raise TransferError(f"max_dim must be None or a whole number of pixels >= {images.MIN_SIDE}, got {value!r}")
-    return int(value)
+    return validate.number("max_dim", value, low=images.MIN_SIDE, integer=True, error=TransferError,
+                           todo=f"pass None (full size) or a whole number of pixels >= {images.MIN_SIDE}")
+
+
+def _check_hooks(*, seed, callback, progress, extra_loss) -> None:
+    """transfer's seed is a whole number, callback and extra_loss are functions (or None), progress is a bool or a label."""
+    validate.number("seed", seed, low=0, integer=True, error=TransferError)
+    for name, value in (("callback", callback), ("extra_loss", extra_loss)):
+        if value is not None and not callable(value):
+            raise validate.refuse(name, value, f"a {type(value).__name__} is not a function", "pass a function, or None", TransferError)
+    if not isinstance(progress, (bool, str)):
+        raise validate.refuse("progress", progress, "not True, False or a label", "pass True, False or a string that labels the bar",
+                              TransferError)
 
 
 def _check_blend(style_blend_weights, num_styles: int) -> list[float]:
     """Validate and normalise the per-style weights to sum to 1."""
     if style_blend_weights is None:
         return [1.0 / num_styles] * num_styles
-    weights = list(np.atleast_1d(np.asarray(style_blend_weights, dtype=np.float64)))
-    if len(weights) != num_styles:
-        raise TransferError(f"style_blend_weights has {len(weights)} values but {num_styles} style image(s) were given")
-    if any(not math.isfinite(w) or w < 0 for w in weights):
-        raise TransferError(f"style_blend_weights must be finite and >= 0, got {weights}")
+    values = list(np.atleast_1d(style_blend_weights)) if isinstance(style_blend_weights, np.ndarray) else (
+        list(style_blend_weights) if isinstance(style_blend_weights, (list, tuple)) else [style_blend_weights])
+    if len(values) != num_styles:
+        raise TransferError(f"style_blend_weights has {len(values)} values but {num_styles} style image(s) were given")
+    weights = [validate.number(f"style_blend_weights[{i}]", w, low=0, error=TransferError) for i, w in enumerate(values)]
     total = sum(weights)
     if total <= 0:
         raise TransferError(f"style_blend_weights sum to zero ({weights}); at least one style needs a positive weight")
@@ -189,12 +197,13 @@ def _check_scales(scales, long_side: int, height: int, width: int) -> list[int]:
     """Validate coarse-to-fine long sides: increasing, at least MIN_SIDE px (a thin image's short side is kept at MIN_SIDE)."""
     if scales is None:
         return [long_side]
-    if isinstance(scales, (int, np.integer)):
-        scales = [int(scales)]
+    if isinstance(scales, (int, np.integer, str, float)):
+        scales = [scales]
     try:
-        scales = [int(s) for s in scales]
-    except (TypeError, ValueError) as exc:
+        scales = list(scales)
+    except TypeError as exc:
         raise TransferError(f"scales must be a sequence of long sides in pixels, got {scales!r}") from exc
+    scales = [validate.number(f"scales[{i}]", s, low=1, integer=True, error=TransferError) for i, s in enumerate(scales)]
     if not scales:
         raise TransferError("scales is empty; give at least one long side, e.g. scales=(128, 256)")
     if any(b <= a for a, b in zip(scales, scales[1:])):
@@ -593,8 +602,8 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
     if pooling not in ("max", "avg"):
         raise TransferError(f"pooling must be 'max' or 'avg', not {pooling!r}")
     max_dim = _check_max_dim(max_dim)
-    if max_dim is not None and scales is not None and np.ndim(scales) <= 1 and np.size(scales):
-        max_dim = max(max_dim, int(np.max(scales)))  # coarse-to-fine up to a larger side: keep the content that large
+    if max_dim is not None and scales is not None:
+        max_dim = max(max_dim, max(_check_scales(scales, 0, 0, 0)))  # coarse-to-fine up to a larger side: keep the content that large
     content = _load(content, "content", max_dim)
     style_list = list(style) if isinstance(style, (list, tuple)) else [style]
     if not style_list:
@@ -611,8 +620,7 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
     if optimizer == "adam" and not isinstance(learning_rate, tf.keras.optimizers.schedules.LearningRateSchedule):
         learning_rate = _check_number(learning_rate, "learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
     for beta, beta_name in ((beta_1, "beta_1"), (beta_2, "beta_2")):
-        if not isinstance(beta, (int, float, np.floating)) or not 0.0 <= float(beta) < 1.0:
-            raise TransferError(f"{beta_name} must be a number in [0, 1), got {beta!r}")
+        validate.number(beta_name, beta, low=0, high=1, high_open=True, error=TransferError)
     if epsilon is not None:
         epsilon = _check_number(epsilon, "epsilon", low=0.0, high=math.inf)
     if extractor is None:
@@ -895,6 +903,7 @@ def transfer(
     loss of helpers.temporal for video; it gets the image being optimised at each scale.
     """
     # 1. Check every argument and load the images, before any work starts.
+    _check_hooks(seed=seed, callback=callback, progress=progress, extra_loss=extra_loss)
     plan = _plan(content, style, optimizer=optimizer, steps=steps, init=init, style_weight=style_weight,
                  content_weight=content_weight, tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers,
                  weights=weights, pooling=pooling, preserve_color=preserve_color, scales=scales, callback_every=callback_every,
@@ -915,8 +924,6 @@ def transfer(
     settings = _settings(plan, extractor, optimizer=optimizer, init=init, pooling=pooling, preserve_color=preserve_color,
                          seed=seed, layer_weights=layer_weights, beta_1=beta_1, beta_2=beta_2)
     if extra_loss is not None:
-        if not callable(extra_loss):
-            raise TransferError(f"extra_loss must be a function of the image, got {type(extra_loss).__name__}")
         settings["extra_loss"] = extra_loss
     # 4. Optimise at each scale, coarse to fine; each scale starts from the previous one's result.
     recorder = _Recorder(sum(plan.steps), progress, callback, plan.callback_every, finish, plan.scales[0])
