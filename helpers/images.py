@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from helpers import config, files
 
@@ -70,6 +70,14 @@ PAINTINGS = {
 
 class ImageLoadError(ValueError):
     """An image file (or array) could not be used; the message names the file and the reason."""
+
+
+class ImageTooSmallError(ImageLoadError):
+    """An image with a side below the smallest VGG19 can use; `source`, `size` (W, H) and `min_side` say which and by how much."""
+
+    def __init__(self, source, size: tuple[int, int], min_side: int, message: str):
+        super().__init__(message)
+        self.source, self.size, self.min_side = source, size, min_side
 
 
 def _fail(source, reason: str) -> ImageLoadError:
@@ -134,8 +142,33 @@ def _decode(stream, source) -> Image.Image:
             img.seek(0)  # GIF and multi-page TIFF: the first frame
             img.load()
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            if "truncated" in str(exc):
+                raise _fail(source, f"is truncated or corrupt: {_how_truncated(stream)}; copy or download the file again") from None
             raise _fail(source, f"is truncated or corrupt ({exc})") from exc
     return img
+
+
+def _how_truncated(stream) -> str:
+    """How much of a truncated image is there, in words: the rows decoded before its data ends (decoded again, tolerantly)."""
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # the decoder fills the rows it never received with one flat colour
+    try:
+        img = Image.open(stream)
+        img.seek(0)
+        rows = np.asarray(img.convert("RGB"))
+    except Exception:  # noqa: BLE001 - the plain statement below still holds
+        return f"the file ends early ({size:,} bytes)"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+    height = rows.shape[0]
+    flat = np.all(rows == rows[-1, 0], axis=(1, 2))  # rows of the fill colour
+    missing = int(np.argmin(flat[::-1])) if not flat.all() else height
+    if missing == 0:
+        return f"the file ends early ({size:,} bytes), after its pixel data but before its end marker"
+    return f"the image data ends after about {height - missing} of its {height} rows ({size:,} bytes in the file)"
 
 
 def _pil_to_array(img: Image.Image, source) -> np.ndarray:
@@ -282,8 +315,10 @@ def load_img(path_or_image, max_dim: int | None = DEFAULT_MAX_DIM, *, upscale: b
     height, width = arr.shape[:2]
     new_h, new_w = _target_size(height, width, max_dim, upscale, min_side)
     if min(new_h, new_w) < min_side:
-        raise _fail(source, f"is too small ({width}x{height} px); VGG19 features need at least {min_side} px on each side. "
-                            f"Use a larger image, or enlarge this one as it loads: load_img(..., max_dim={max(256, 2 * min_side)}, upscale=True)")
+        raise ImageTooSmallError(source, (width, height), min_side,
+                                 f"{source}: is too small ({width}x{height} px); VGG19 features need at least {min_side} px on each "
+                                 f"side. Use a larger image, or enlarge this one as it loads: load_img(..., max_dim={max(256, 2 * min_side)}, "
+                                 "upscale=True)")
     image = tf.convert_to_tensor(arr[None], dtype=tf.float32)
     if (new_h, new_w) != (height, width):
         image = tf.image.resize(image, (new_h, new_w), method="bilinear", antialias=True)
