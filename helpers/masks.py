@@ -25,6 +25,7 @@ Every problem raises ``MaskError`` naming the mask and the reason.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 
@@ -32,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from helpers import config, images, vgg
+from helpers import config, images, validate, vgg
 
 #: The ways of carrying a mask to a layer's resolution (see the module docstring).
 MODES = ("simple", "inside")
@@ -59,10 +60,9 @@ class MaskError(ValueError):
 
 def builtin(name: str, size: tuple[int, int]) -> tf.Tensor:
     """A built-in shape ('left', 'right', 'top', 'bottom', 'ellipse') of size (H, W) -> [1, H, W, 1] float32 in {0, 1}."""
-    height, width = (int(s) for s in size)
-    if name not in BUILTINS:
-        raise MaskError(f"mask {name!r}: unknown built-in shape; use one of {', '.join(BUILTINS)}, {AUTO!r}, "
-                        "an image file or an array")
+    height, width = _check_size(size)
+    name = validate.choice("mask", name, BUILTINS, error=MaskError, fold_case=True,
+                           todo=f"use a built-in shape ({', '.join(BUILTINS)}), {AUTO!r}, an image file or an array")
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
     yy, xx = (yy + 0.5) / height, (xx + 0.5) / width  # pixel centres in (0, 1)
     shapes = {
@@ -75,9 +75,13 @@ def builtin(name: str, size: tuple[int, int]) -> tf.Tensor:
     return tf.constant(shapes[name][None, :, :, None].astype(np.float32))
 
 
-def invert(mask) -> tf.Tensor:
-    """The complement 1 - mask of a [1, H, W, 1] mask: the rest of the picture."""
-    return 1.0 - tf.convert_to_tensor(mask, tf.float32)
+def invert(mask, name: str = "mask") -> tf.Tensor:
+    """The complement 1 - mask of a [1, H, W, 1] mask: the rest of the picture (MaskError if the mask covers all of it)."""
+    mask = check_mask(mask, name)
+    if float(tf.reduce_min(mask)) >= 1.0:
+        raise MaskError(f"{name}: covers the whole picture (every value is 1), so the rest of the picture is empty; "
+                        "paint black where the style should go, or use the mask itself instead of its complement")
+    return 1.0 - mask
 
 
 def example_mask_path(name: str) -> Path:
@@ -88,6 +92,16 @@ def example_mask_path(name: str) -> Path:
 
 
 # ----------------------------------------------------------------------------------------------- loading masks
+
+
+def _check_size(size) -> tuple[int, int]:
+    """A mask's size (H, W): two whole numbers >= 1, else MaskError naming size."""
+    if not isinstance(size, (tuple, list)) and not (hasattr(size, "__len__") and not isinstance(size, str)):
+        raise validate.refuse("size", size, "not a size", "pass (height, width), e.g. image.shape[1:3]", MaskError)
+    if len(size) != 2:
+        raise validate.refuse("size", tuple(size), f"{len(size)} numbers", "pass (height, width), e.g. image.shape[1:3]", MaskError)
+    return tuple(validate.number(f"size[{i}]", int(s) if hasattr(s, "__index__") and not isinstance(s, bool) else s, low=1,
+                                 integer=True, error=MaskError) for i, s in enumerate(size))
 
 
 def _label(source, name: str | None) -> str:
@@ -142,20 +156,23 @@ def load_mask(source, size: tuple[int, int], *, name: str | None = None, content
 
     'auto' needs `content` (what the reader named as the photo): the example's painted mask, else the ellipse.
     """
-    height, width = (int(s) for s in size)
+    height, width = _check_size(size)
     label = _label(source, name)
-    if isinstance(source, str) and source == AUTO:
-        if isinstance(content, str) and content in EXAMPLE_MASKS:
-            return load_mask(example_mask_path(content), size, name=f"{label} ({content}'s painted mask)")
-        return builtin("ellipse", size)
-    if isinstance(source, str) and source in BUILTINS:
-        return builtin(source, size)
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source).expanduser()
-        if not path.exists() and not path.suffix and "/" not in str(source) and os.sep not in str(source):
+    if isinstance(source, str) and not Path(source).expanduser().exists():
+        key = source.strip().lower()
+        if key == AUTO:
+            if isinstance(content, str) and content in EXAMPLE_MASKS:
+                return load_mask(example_mask_path(content), size, name=f"{label} ({content}'s painted mask)")
+            return builtin("ellipse", size)
+        if key in BUILTINS:
+            return _covering(builtin(key, size), label, source)
+        if not Path(source).suffix and "/" not in source and os.sep not in source:
+            close = difflib.get_close_matches(key, [*BUILTINS, AUTO], n=2, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise MaskError(f"mask {source!r}: unknown name and no such file; use a built-in ({', '.join(BUILTINS)}), "
-                            f"{AUTO!r}, or the path of a grey image file")
-        arr = _read_file(path, label)
+                            f"{AUTO!r}, or the path of a grey image file.{hint}")
+    if isinstance(source, (str, os.PathLike)):
+        arr = _read_file(Path(source).expanduser(), label)
     elif isinstance(source, Image.Image):
         arr = np.asarray(source.convert("L"), np.float32) / 255.0
     elif source is None:
@@ -167,7 +184,15 @@ def load_mask(source, size: tuple[int, int], *, name: str | None = None, content
             raise
         except Exception as exc:  # noqa: BLE001 - anything np.asarray cannot read is reported by name
             raise MaskError(f"{label}: {type(source).__name__} is not a mask ({exc})") from exc
-    return _fit(arr, (height, width), label)
+    return _covering(_fit(arr, (height, width), label), label, source)
+
+
+def _covering(mask: tf.Tensor, label: str, source) -> tf.Tensor:
+    """The mask, if it covers something; else MaskError naming it (an all-black file or array, a shape too small for the size)."""
+    if float(tf.reduce_sum(mask)) <= 0.0:
+        what = "it is black everywhere" if not isinstance(source, str) or Path(source).suffix else "at this size it holds no pixel"
+        raise MaskError(f"{label}: covers nothing ({what}); paint white where the region is (white = inside, black = outside)")
+    return mask
 
 
 def _fit(arr: np.ndarray, size: tuple[int, int], label: str) -> tf.Tensor:
@@ -249,8 +274,8 @@ def layer_masks(mask, layers, mode: str = "simple", name: str = "mask") -> dict:
     The 'inside' erosion can leave a narrow region empty at the deep layers (see empty_layers): the region then has no
     style term there. A region that no layer keeps raises MaskError.
     """
-    if mode not in MODES:
-        raise MaskError(f"{name}: unknown mask mode {mode!r}; use one of {', '.join(MODES)}")
+    mode = validate.choice("mode", mode, MODES, error=MaskError, fold_case=True,
+                           todo=f"use one of {', '.join(MODES)} (how {name} reaches each layer)")
     mask = check_mask(mask, name)
     layers = vgg.check_layers(layers)
     size = tuple(int(s) for s in mask.shape[1:3])
