@@ -19,13 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import files, images
+from helpers import files, images, validate
 
 #: Frames and long side read when the caller gives no cap.
 DEFAULT_MAX_FRAMES = 48
 DEFAULT_MAX_DIM = 256
 #: Smallest frame side accepted (the networks downsample by 4 and VGG19 needs 32 px).
 MIN_SIDE = 32
+#: How far outside [0, 1] a float frame may stray and still be clipped quietly: half a step of 8-bit video (it
+#: rounds to the same byte), the overshoot of float arithmetic; anything further is refused, not clipped.
+TOLERANCE = 0.5 / 255.0
 
 
 class VideoError(ValueError):
@@ -65,14 +68,17 @@ def frame_size(height: int, width: int, max_dim: int | None) -> tuple[int, int]:
 def check_frames(frames, name: str = "frames") -> np.ndarray:
     """Frames (an array [T, H, W, 3], or a list of [H, W, 3] / [1, H, W, 3]) as float32 [T, H, W, 3] in [0, 1].
 
-    VideoError names the first frame whose size differs from frame 0's, or what else is wrong (no frames, not RGB).
+    uint8 frames are divided by 255. VideoError names the first frame whose size differs from frame 0's, or what else is
+    wrong: no frames, not RGB, NaN, or floats outside [0, 1] (by more than TOLERANCE; pixels in 0-255 given as floats).
     """
-    if isinstance(frames, np.ndarray) and frames.ndim == 4:
-        items = list(frames)
-    else:
-        items = list(frames)
+    try:
+        items = None if isinstance(frames, (str, bytes)) else list(frames)
+    except TypeError:
+        items = None
+    if items is None:
+        raise validate.refuse(name, frames, "not frames", "pass an array [T, H, W, 3] or a list of [H, W, 3] images", VideoError)
     if not items:
-        raise VideoError(f"{name}: no frames")
+        raise VideoError(f"{name}: no frames (an empty list or an array with T = 0); a clip needs at least one frame")
     arrays = []
     for i, frame in enumerate(items):
         arr = np.asarray(frame)
@@ -80,14 +86,26 @@ def check_frames(frames, name: str = "frames") -> np.ndarray:
             arr = arr[0]
         if arr.ndim != 3 or arr.shape[-1] != 3:
             raise VideoError(f"{name}: frame {i} has shape {arr.shape}; frames are [H, W, 3] RGB")
+        if min(arr.shape[:2]) < 1:
+            raise VideoError(f"{name}: frame {i} is {arr.shape[1]}x{arr.shape[0]} px; a frame needs at least one pixel")
         if arrays and arr.shape != arrays[0].shape:
             raise VideoError(f"{name}: frame {i} is {arr.shape[1]}x{arr.shape[0]} px but frame 0 is "
                              f"{arrays[0].shape[1]}x{arrays[0].shape[0]}; a clip keeps one size (resize the frames first)")
-        arrays.append(arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32))
-    stacked = np.stack(arrays)
-    if not np.all(np.isfinite(stacked)):
-        raise VideoError(f"{name}: contains NaN or infinite values")
-    return np.clip(stacked, 0.0, 1.0)
+        if arr.dtype == np.uint8:
+            arrays.append(arr.astype(np.float32) / 255.0)
+            continue
+        if arr.dtype.kind not in "iuf":
+            raise VideoError(f"{name}: frame {i} has dtype {arr.dtype}; frames are uint8 (0-255) or floats in [0, 1]")
+        arr = arr.astype(np.float32)
+        if not np.all(np.isfinite(arr)):
+            raise VideoError(f"{name}: frame {i} contains NaN or infinite values")
+        low, high = float(arr.min()), float(arr.max())
+        if low < -TOLERANCE or high > 1.0 + TOLERANCE:
+            hint = "divide 0-255 values by 255, or pass uint8 frames" if high > 1.0 + TOLERANCE and high <= 255.0 and low >= 0 \
+                else "clip or rescale them to [0, 1] first"
+            raise VideoError(f"{name}: frame {i} has values in [{low:.3g}, {high:.3g}]; frames are in [0, 1] ({hint})")
+        arrays.append(arr)
+    return np.clip(np.stack(arrays), 0.0, 1.0)  # only the rounding overshoot that TOLERANCE allows is clipped
 
 
 def probe(path) -> dict:
@@ -103,7 +121,7 @@ def probe(path) -> dict:
         if "Stream #" in text and "Video:" not in text:  # ffmpeg opened it, but found sound or data only
             raise VideoError(f"{path}: the file holds no video frames (its streams: "
                              f"{', '.join(line.split(': ', 1)[-1].split(' (')[0] for line in text.splitlines() if 'Stream #' in line)})") from None
-        raise VideoError(f"{path}: not a video ffmpeg can read ({_reason(exc)})") from None
+        raise VideoError(f"{path}: not a video ffmpeg can read ({_explain(_reason(exc), path)})") from None
     finally:
         reader.close()
 
@@ -127,6 +145,22 @@ def _reason(exc: BaseException) -> str:
     return (useful or lines or [type(exc).__name__])[-1][:200]
 
 
+#: ffmpeg's terse reasons, in words a reader can act on.
+_PLAIN = {
+    "End of file": "the data ended before ffmpeg found a single frame in it",
+    "Invalid data found when processing input": "its bytes are in no video format ffmpeg knows",
+}
+
+
+def _explain(reason: str, path: Path) -> str:
+    """ffmpeg's reason for refusing `path`, said plainly, with a likely cause."""
+    for terse, plain in _PLAIN.items():
+        if reason.endswith(terse):
+            return (f"{plain}: it may be another kind of file renamed to {path.suffix or 'a video name'}, or a download cut "
+                    f"short; open it with a video player, or export it again as .mp4 (ffmpeg said: {terse})")
+    return reason
+
+
 def read_video(path, max_frames: int | None = DEFAULT_MAX_FRAMES, max_dim: int | None = DEFAULT_MAX_DIM) -> Clip:
     """Read up to `max_frames` frames of a video file, scaled to a long side <= max_dim (even sides) -> Clip.
 
@@ -136,8 +170,12 @@ def read_video(path, max_frames: int | None = DEFAULT_MAX_FRAMES, max_dim: int |
     """
     import imageio_ffmpeg
 
-    if max_frames is not None and int(max_frames) < 1:
-        raise VideoError(f"max_frames must be None or >= 1, got {max_frames}")
+    if max_frames is not None:
+        max_frames = validate.number("max_frames", max_frames, low=1, integer=True, error=VideoError,
+                                     todo="pass None (every frame) or a whole number >= 1")
+    if max_dim is not None:
+        max_dim = validate.number("max_dim", max_dim, low=MIN_SIDE, integer=True, error=VideoError,
+                                  todo=f"pass None (full size) or a whole number of pixels >= {MIN_SIDE}")
     meta = probe(path)
     path = Path(path).expanduser()
     width, height = (int(v) for v in meta.get("size", (0, 0)))
@@ -177,17 +215,20 @@ def write_video(path, frames, fps: float = 12.0, quality: float = 6.0) -> Path:
     """
     import imageio_ffmpeg
 
-    path = Path(path)
+    path = validate.writable_path("path", path, VideoError)
     if path.suffix.lower() not in (".mp4", ".m4v", ".mov", ".mkv"):
         raise VideoError(f"{path}: write_video writes H.264 video; use a .mp4 (or .m4v, .mov, .mkv) name")
-    if not float(fps) > 0:
-        raise VideoError(f"fps must be > 0, got {fps}")
+    fps = validate.number("fps", fps, low=0, low_open=True, high=1000, error=VideoError, todo="pass frames per second, e.g. 12")
+    quality = validate.number("quality", quality, low=0, high=10, error=VideoError, todo="pass a number from 0 (smallest file) to 10 (best)")
     data = check_frames(frames, str(path))
     height, width = data.shape[1:3]
     data = np.pad(data, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
     data = np.round(data * 255.0).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise VideoError(f"{path}: cannot be written ({exc.strerror or exc}); choose a folder you can write to") from None
     os.close(fd)
     try:
         writer = imageio_ffmpeg.write_frames(tmp, (data.shape[2], data.shape[1]), fps=float(fps), codec="libx264", quality=quality,
@@ -198,6 +239,9 @@ def write_video(path, frames, fps: float = 12.0, quality: float = 6.0) -> Path:
         writer.close()
         os.chmod(tmp, files._new_file_mode(path))  # mkstemp made it private: the permissions atomic_write gives a file
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise VideoError(f"{path}: could not be written ({_reason(exc)}); nothing was left behind") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -218,14 +262,13 @@ def camera_move(photo, frames: int = 24, max_dim: int = DEFAULT_MAX_DIM, zoom: f
     scaled so that the first window has one photo pixel per frame pixel; the zoom then only magnifies (no aliasing).
     """
     import cv2
-    photo = np.asarray(photo, np.float32)
-    photo = photo[0] if photo.ndim == 4 else photo
-    if photo.ndim != 3 or photo.shape[-1] != 3:
-        raise ValueError(f"photo must be [1, H, W, 3] or [H, W, 3], got {photo.shape}")
-    if int(frames) < 2:
-        raise ValueError(f"frames must be >= 2, got {frames}")
-    if not float(zoom) >= 1.0 or not 0.0 <= float(pan) < 0.5:
-        raise ValueError(f"zoom must be >= 1 and pan in [0, 0.5), got zoom={zoom}, pan={pan}")
+    photo = np.asarray(images.check_image(photo, "photo", min_side=2, error=VideoError))[0]
+    frames = validate.number("frames", frames, low=2, integer=True, error=VideoError)
+    max_dim = validate.number("max_dim", max_dim, low=MIN_SIDE, integer=True, error=VideoError)
+    zoom = validate.number("zoom", zoom, low=1, high=8, error=VideoError, todo="pass a zoom factor from 1 (none) to 8")
+    pan = validate.number("pan", pan, low=0, high=0.5, high_open=True, error=VideoError,
+                          todo="pass the share of the photo's width to pan across, in [0, 0.5)")
+    fps = validate.number("fps", fps, low=0, low_open=True, high=1000, error=VideoError, todo="pass frames per second, e.g. 12")
     height, width = frame_size(photo.shape[0], photo.shape[1], max_dim)
     fraction = (1.0 - pan) * 0.98  # the first window's share of the photo's width: as wide as the pan allows
     scale = width / (photo.shape[1] * fraction)
@@ -240,7 +283,7 @@ def camera_move(photo, frames: int = 24, max_dim: int = DEFAULT_MAX_DIM, zoom: f
     left = np.clip(left, 0, pw - window_w)
     top = (ph - spacing * height) / 2                       # b_t: keeps the window centred vertically
     if np.any(top < 0):
-        raise ValueError(f"the photo ({pw}x{ph}) is too wide for a {width}x{height} frame with pan={pan}; use a smaller pan")
+        raise VideoError(f"the photo ({pw}x{ph}) is too wide for a {width}x{height} frame with pan={pan}; use a smaller pan")
     out = np.empty((int(frames), height, width, 3), np.float32)
     flows = np.zeros((int(frames), height, width, 2), np.float32)
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
