@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import os
 import signal
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from helpers import config, feedforward, files, folders, images
+from helpers import config, feedforward, files, folders, images, validate, vgg
 
 #: What `make_strategy` builds.
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -38,6 +39,10 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 COLLECTIVE_TIMEOUT = 60
 #: Seconds the launcher lets the other workers run after one has died, before it stops them.
 GRACE = 2.0
+
+
+class JobError(ValueError):
+    """A training job that cannot run as configured; the message names the setting, its value, why and what to do."""
 
 
 class WorkerError(RuntimeError):
@@ -139,10 +144,17 @@ def load_photos(paths, side: int) -> tf.Tensor:
 
     dataset = tf.data.Dataset.from_tensor_slices(paths).map(square, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     try:
-        return tf.clip_by_value(tf.stack(list(dataset)), 0.0, 1.0)
+        with folders.decoder_messages():  # a broken file is named below, not by a bare libjpeg line
+            return tf.clip_by_value(tf.stack(list(dataset)), 0.0, 1.0)
     except tf.errors.OpError as exc:
-        raise ValueError(f"a training photo could not be decoded ({exc.message.splitlines()[0]}); "
-                         f"check the files: {', '.join(Path(p).name for p in paths)}") from None
+        reasons = []
+        for path in paths:
+            try:
+                images.load_img(path, max_dim=None, min_side=1)
+            except images.ImageLoadError as error:
+                reasons.append(str(error))
+        raise ValueError("a training photo could not be decoded: " + ("; ".join(reasons) if reasons else
+                         f"{exc.message.splitlines()[0]} (check the files: {', '.join(Path(p).name for p in paths)})")) from None
 
 
 def crop_batches(source, size: int, global_batch: int, seed: int = 0):
@@ -183,17 +195,59 @@ def job_config(out_dir, *, style="swirls", photos=None, steps: int = 20, global_
                filters=(8, 8, 16), num_residual: int = 2, learning_rate: float = 2e-3, seed: int = 0, weights="auto",
                checkpoint_every: int = 5, style_size: int = 128, strategy: str = "default", devices: int = 2,
                crash: dict | None = None) -> dict:
-    """A training job as a plain dict (it travels to the workers as JSON); `crash` = {worker: step} kills that worker there."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
-    photos = [str(p) for p in (folders.image_files(config.IMAGES_DIR / "content") if photos is None else
-                               (folders.image_files(photos) if not isinstance(photos, (list, tuple)) else photos))]
+    """A training job as a plain dict (it travels to the workers as JSON); `crash` = {worker: step} kills that worker there.
+
+    Every setting is checked here, before any worker starts: JobError names the one that is wrong. The style image and
+    every photo are opened once, so a missing or broken file is named now rather than in a worker's log.
+    """
+    strategy = validate.choice("strategy", strategy, STRATEGIES, error=JobError)
+    out = validate.folder_path("out_dir", out_dir, JobError)
+    settings = _check_settings(steps=steps, global_batch=global_batch, image_size=image_size, filters=filters, num_residual=num_residual,
+                               learning_rate=learning_rate, seed=seed, checkpoint_every=checkpoint_every, style_size=style_size,
+                               strategy=strategy, devices=devices, crash=crash)
+    if not (isinstance(weights, (str, os.PathLike))):
+        raise validate.refuse("weights", weights, "not a weights name or file", f"use one of {', '.join(vgg.WEIGHT_CHOICES)}", JobError)
+    try:
+        vgg.resolve_weights(weights)
+        photos = [str(p) for p in (folders.image_files(config.IMAGES_DIR / "content") if photos is None else
+                                   (folders.image_files(photos) if not isinstance(photos, (list, tuple)) else photos))]
+        if not photos:
+            raise ValueError("photos: an empty list; give at least one training photo")
+        for path in [style, *photos]:
+            images.load_img(path, max_dim=None, min_side=1)  # a broken or missing file is named here, not in a worker's log
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
     style_path = images.resolve(style)
-    return {"out_dir": str(Path(out_dir)), "style": str(style_path) if isinstance(style_path, Path) else style, "photos": photos,
-            "steps": int(steps), "global_batch": int(global_batch), "image_size": int(image_size), "filters": [int(f) for f in filters],
-            "num_residual": int(num_residual), "learning_rate": float(learning_rate), "seed": int(seed), "weights": weights,
-            "checkpoint_every": int(checkpoint_every), "style_size": int(style_size), "strategy": strategy,
-            "devices": int(devices), "crash": {str(k): int(v) for k, v in (crash or {}).items()}}
+    return {"out_dir": str(out), "style": str(style_path) if isinstance(style_path, Path) else style, "photos": photos,
+            **settings, "weights": str(weights), "strategy": strategy}
+
+
+def _check_settings(*, steps, global_batch, image_size, filters, num_residual, learning_rate, seed, checkpoint_every, style_size,
+                    strategy, devices, crash) -> dict:
+    """A job's numbers, checked (JobError names the first wrong one) and as they travel in the job's JSON."""
+    def count(name, value, low=1, **kwargs):
+        return validate.number(name, value, low=low, integer=True, error=JobError, **kwargs)
+
+    settings = {
+        "steps": count("steps", steps), "global_batch": count("global_batch", global_batch),
+        "image_size": count("image_size", image_size, feedforward.MIN_SIDE), "num_residual": count("num_residual", num_residual, 0),
+        "learning_rate": validate.number("learning_rate", learning_rate, low=0, low_open=True, high=1, error=JobError),
+        "seed": count("seed", seed, 0), "checkpoint_every": count("checkpoint_every", checkpoint_every, 0,
+                                                                  todo="pass a whole number >= 0 (0: a checkpoint only at the end)"),
+        "style_size": count("style_size", style_size, images.MIN_SIDE), "devices": count("devices", devices),
+    }
+    if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") or len(filters) != 3:
+        raise validate.refuse("filters", filters, "not three channel counts", "pass three whole numbers >= 1, e.g. (8, 8, 16)", JobError)
+    settings["filters"] = [count(f"filters[{i}]", f) for i, f in enumerate(filters)]
+    if strategy == "mirrored" and settings["global_batch"] % settings["devices"]:
+        raise validate.refuse("global_batch", global_batch, f"does not split evenly over devices={devices}",
+                              f"pass a multiple of {devices}", JobError)
+    if not isinstance(crash, (dict, type(None))):
+        raise validate.refuse("crash", crash, "not a dict", "pass None, or {worker: step}", JobError)
+    # keys are worker indices (strings once the job has been through JSON)
+    settings["crash"] = {str(count(f"crash key {k!r}", int(k) if isinstance(k, str) and k.isdigit() else k, 0)): count(f"crash[{k!r}]", v)
+                         for k, v in (crash or {}).items()}
+    return settings
 
 
 def _log_path(job: dict, worker: int) -> Path:
@@ -280,6 +334,19 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def _log_reason(log_path: Path) -> str | None:
+    """The exception a worker's log ends with ('ValueError: ...'), or None when it ended without one (killed, lost power)."""
+    try:
+        lines = [line.rstrip() for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    except OSError:
+        return None
+    if not any(line.startswith("Traceback (most recent call last)") for line in lines):
+        return None
+    last = len(lines) - 1 - [line.startswith("Traceback") for line in lines][::-1].index(True)
+    tail = [line for line in lines[last + 1:] if line and not line.startswith((" ", "\t"))]
+    return tail[-1][:400] if tail else None
+
+
 def launch(job: dict, workers: int = 2, timeout: float = 300.0, grace: float = GRACE) -> dict:
     """Run `job` as `workers` local processes on 127.0.0.1 (MultiWorkerMirroredStrategy through TF_CONFIG), within `timeout` s.
 
@@ -287,8 +354,16 @@ def launch(job: dict, workers: int = 2, timeout: float = 300.0, grace: float = G
     deadline every worker is stopped. Returns {'ok', 'seconds', 'problems': [sentences], 'workers': [{'index',
     'returncode', 'ended', 'log', 'summary'}]}; the per-step losses stay in out_dir (see step_losses).
     """
-    if int(workers) < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    workers = validate.number("workers", workers, low=1, high=64, integer=True, error=JobError)
+    timeout = validate.number("timeout", timeout, low=0, low_open=True, error=JobError, todo="pass a number of seconds > 0")
+    grace = validate.number("grace", grace, low=0, error=JobError, todo="pass a number of seconds >= 0")
+    missing = [key for key in job_config.__kwdefaults__ if key not in job] if isinstance(job, dict) else None
+    if missing is None or "out_dir" not in job or missing:
+        raise validate.refuse("job", job, "not a job made by job_config", "build it with distributed.job_config(out_dir, ...)", JobError)
+    _check_settings(**{k: job[k] for k in inspect.signature(_check_settings).parameters})  # a job edited by hand is checked again
+    if job["global_batch"] % workers:
+        raise validate.refuse("workers", workers, f"the job's global_batch={job['global_batch']} does not split evenly over them",
+                              "use a number of workers that divides global_batch, or change global_batch", JobError)
     out = Path(job["out_dir"])
     (out / "logs").mkdir(parents=True, exist_ok=True)
     job = {**job, "strategy": "multiworker" if int(workers) > 1 else job["strategy"]}
@@ -333,17 +408,22 @@ def launch(job: dict, workers: int = 2, timeout: float = 300.0, grace: float = G
         for p in processes:  # also on Ctrl-C or an error here: never leave a worker running
             _stop(p)
     seconds = time.perf_counter() - start
-    report = []
+    report, errors = [], []
     for index, (p, log_path) in enumerate(zip(processes, logs)):
         summary_path = out / f"worker-{index}.json"
         summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() and p.returncode == 0 else None
         if p.returncode not in (0, None) and not any(s.startswith(f"worker {index} was stopped") for s in problems):
             steps = step_losses(out, index)
             where = f" after step {max(steps)}" if steps else " before its first step"
-            problems.insert(0, f"worker {index} died{where} ({_signal_name(p.returncode)}); its log: {log_path}")
+            reason = _log_reason(log_path) if p.returncode > 0 else None
+            errors.append(reason)
+            problems.insert(0, f"worker {index} died{where} ({_signal_name(p.returncode)})" + (f": {reason}" if reason else "")
+                            + f"; its log: {log_path}")
         report.append({"index": index, "returncode": p.returncode, "ended": _signal_name(p.returncode), "log": str(log_path),
                        "summary": summary})
-    if problems:
+    if any(errors):  # an exception in the worker's own code: running the job again would end the same way
+        problems.append("running the job again would fail in the same way: correct what the error above names first")
+    elif problems:
         last = latest_checkpoint_step(out)
         problems.append(f"run the job again to resume from the last checkpoint (step {last})" if last is not None
                         else "no checkpoint was written yet: running the job again starts from step 1")

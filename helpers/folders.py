@@ -12,13 +12,16 @@ with the reason, and the rest are stylised.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from helpers import images
+from helpers import config, images, validate
 
 #: File name endings treated as images.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -26,9 +29,11 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 def image_files(folder) -> list[Path]:
     """The image files directly in `folder`, sorted by name (ValueError naming the folder if it is missing or has none)."""
+    if not isinstance(folder, (str, Path)):
+        raise validate.refuse("folder", folder, "not a path", "pass the path of a folder of images")
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise ValueError(f"{folder}: not a folder")
+        raise ValueError(f"{folder}: not a folder" + (" (it is a file; pass the folder it is in)" if folder.is_file() else ""))
     paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise ValueError(f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)})")
@@ -62,6 +67,24 @@ def _reason(path: Path) -> str:
     return "the pipeline could not decode it (TensorFlow reads JPEG, PNG, GIF and BMP); the plain loop (PIL) can"
 
 
+@contextlib.contextmanager
+def decoder_messages():
+    """Collect what the C image decoders write to the console (libjpeg's bare "Input file read error") while the block runs.
+
+    Yields a list that holds those lines once the block ends; the caller decides whether they add anything to the
+    course's own message naming the file, and prints them if so.
+    """
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="nst-decode-") as folder:
+        log = Path(folder) / "decoders.log"
+        try:
+            with config.native_log_to(log):
+                yield lines
+        finally:
+            if log.exists():
+                lines.extend(line for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip())
+
+
 def _finish(written: list[Path], skipped: dict[str, str], seconds: float, batches: int) -> dict:
     """The report both ways return."""
     return {"written": written, "skipped": skipped, "seconds": seconds, "batches": batches,
@@ -71,8 +94,11 @@ def _finish(written: list[Path], skipped: dict[str, str], seconds: float, batche
 def stylize_folder_loop(model, folder, out_dir, max_dim: int = 256) -> dict:
     """The plain loop: for each file, load (PIL), stylise, save a PNG in out_dir. Returns the report (see stylize_folder)."""
     paths = image_files(folder)
+    max_dim = validate.number("max_dim", max_dim, low=images.MIN_SIDE, integer=True)
+    if not callable(model):
+        raise validate.refuse("model", model, "not callable", "pass a function or network that maps [1, H, W, 3] to [1, H, W, 3]")
     names = output_names(paths)
-    out_dir = Path(out_dir)
+    out_dir = validate.folder_path("out_dir", out_dir)
     written, skipped = [], {}
     start = time.perf_counter()
     for path in paths:
@@ -104,10 +130,15 @@ def _decode(max_dim: int):
     return decode
 
 
+def _check_sizes(max_dim, batch_size) -> tuple[int, int]:
+    """max_dim (a long side of at least images.MIN_SIDE px) and batch_size (>= 1), checked; ArgumentError names the wrong one."""
+    return (validate.number("max_dim", max_dim, low=images.MIN_SIDE, integer=True),
+            validate.number("batch_size", batch_size, low=1, integer=True))
+
+
 def folder_dataset(paths, max_dim: int = 256, batch_size: int = 8) -> tf.data.Dataset:
     """(paths [B], images [B, H, W, 3]) batches: parallel decode and resize, bad files dropped, equal sizes grouped, prefetched."""
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    max_dim, batch_size = _check_sizes(max_dim, batch_size)
     dataset = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
     dataset = dataset.map(_decode(int(max_dim)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.ignore_errors()  # bad files are named afterwards, from what did not come out
@@ -127,18 +158,24 @@ def stylize_folder(model, folder, out_dir, max_dim: int = 256, batch_size: int =
     A model that takes one image at a time can be wrapped with one_at_a_time.
     """
     paths = image_files(folder)
+    max_dim, batch_size = _check_sizes(max_dim, batch_size)  # before any file is read
+    if not callable(model):
+        raise validate.refuse("model", model, "not callable", "pass a function or network that maps [B, H, W, 3] to [B, H, W, 3]")
     names = output_names(paths)
-    out_dir = Path(out_dir)
+    out_dir = validate.folder_path("out_dir", out_dir)
     written, done, batches = [], set(), 0
     start = time.perf_counter()
-    for batch_paths, batch in folder_dataset(paths, max_dim, batch_size):
-        result = np.asarray(model(batch), np.float32)
-        batches += 1
-        for raw, image in zip(batch_paths.numpy(), result):
-            path = Path(raw.decode("utf-8"))
-            done.add(path)
-            written.append(images.save_image(image, out_dir / names[path]))
+    with decoder_messages() as native:  # a broken file is named below, with the reason, instead of a bare libjpeg line
+        for batch_paths, batch in folder_dataset(paths, max_dim, batch_size):
+            result = np.asarray(model(batch), np.float32)
+            batches += 1
+            for raw, image in zip(batch_paths.numpy(), result):
+                path = Path(raw.decode("utf-8"))
+                done.add(path)
+                written.append(images.save_image(image, out_dir / names[path]))
     seconds = time.perf_counter() - start
     skipped = {path.name: _reason(path) for path in paths if path not in done}
+    if native and not skipped:  # nothing was skipped, so these lines are not about a broken file: show them
+        print("\n".join(native), file=sys.stderr)
     order = {out_dir / names[p]: i for i, p in enumerate(paths)}
     return _finish(sorted(written, key=order.get), skipped, seconds, batches)
