@@ -35,6 +35,7 @@ def luminance(image: tf.Tensor) -> tf.Tensor:
 
 def match_luminance(style: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
     """Grey style image whose luminance has the content's mean and standard deviation (Gatys et al. 2017)."""
+    style, content = images.check_image(style, "style"), images.check_image(content, "content")
     ys, yc = rgb_to_yiq(style)[..., :1], rgb_to_yiq(content)[..., :1]
     ms, ss = tf.reduce_mean(ys), tf.math.reduce_std(ys)
     mc, sc = tf.reduce_mean(yc), tf.math.reduce_std(yc)
@@ -44,6 +45,10 @@ def match_luminance(style: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
 
 def combine_luminance(stylised_luminance: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
     """Put the luminance of `stylised_luminance` under the content's I and Q channels: [1, H, W, 3] in [0, 1]."""
+    stylised_luminance, content = images.check_image(stylised_luminance, "stylised_luminance"), images.check_image(content, "content")
+    if stylised_luminance.shape[1:3] != content.shape[1:3]:
+        raise images.ImageLoadError(f"stylised_luminance is {stylised_luminance.shape[2]}x{stylised_luminance.shape[1]} px but content is "
+                                    f"{content.shape[2]}x{content.shape[1]}; resize one to the other first")
     y = rgb_to_yiq(stylised_luminance)[..., :1]
     iq = rgb_to_yiq(content)[..., 1:]
     return yiq_to_rgb(tf.concat([y, iq], axis=-1))
@@ -51,6 +56,7 @@ def combine_luminance(stylised_luminance: tf.Tensor, content: tf.Tensor) -> tf.T
 
 def match_color_histogram(style: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
     """Recolour `style` so its pixel colours have the content's mean and covariance (linear colour transfer)."""
+    style, content = images.check_image(style, "style"), images.check_image(content, "content")
     s = np.asarray(style, np.float64).reshape(-1, 3)
     c = np.asarray(content, np.float64).reshape(-1, 3)
     mu_s, mu_c = s.mean(0), c.mean(0)

@@ -22,6 +22,7 @@ import contextlib
 import inspect
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -344,7 +345,7 @@ def _log_reason(log_path: Path) -> str | None:
         return None
     last = len(lines) - 1 - [line.startswith("Traceback") for line in lines][::-1].index(True)
     tail = [line for line in lines[last + 1:] if line and not line.startswith((" ", "\t"))]
-    return tail[-1][:400] if tail else None
+    return re.sub(r"^(?:\w+\.)+(\w+: )", r"\1", tail[-1])[:400] if tail else None  # "helpers.images.ImageLoadError: " -> "ImageLoadError: "
 
 
 def launch(job: dict, workers: int = 2, timeout: float = 300.0, grace: float = GRACE) -> dict:

@@ -128,6 +128,10 @@ def _decode(stream, source) -> Image.Image:
                 f"(supported: {', '.join(f for f in SUPPORTED_FORMATS if f != 'MPO')})",
             ) from exc
         except OSError as exc:
+            if "truncated" in str(exc).lower():
+                stream.seek(0, io.SEEK_END)
+                raise _fail(source, f"is truncated or corrupt: the file ends inside its header ({stream.tell():,} bytes), before any "
+                                    "pixel; copy or download the file again") from None
             raise _fail(source, f"cannot be decoded ({exc})") from exc
         if img.format not in SUPPORTED_FORMATS:
             raise _fail(source, f"{img.format} images are not supported (supported: JPEG, PNG, GIF, WEBP, BMP, TIFF)")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import config, distributed, feedforward
+from helpers import config, distributed, feedforward, images
 
 #: Relative tolerance between the losses of 1 and 2 workers after the first step (see the module docstring).
 RTOL = 2e-2
@@ -89,3 +89,47 @@ def test_two_workers_match_one_and_resume_after_a_killed_worker(tmp_path):
     assert distributed.step_losses(tmp_path / "two", 1) == pytest.approx(losses, rel=1e-6), "both workers report one loss"
     assert json.loads((tmp_path / "two" / "job.json").read_text())["strategy"] == "multiworker"
     assert not list((tmp_path / "two" / "checkpoints").glob(".worker-*")), "the other worker's scratch checkpoints were removed"
+
+
+@pytest.mark.parametrize("setting, value, match", [
+    ("steps", -1, r"steps = -1: must be >= 1"),
+    ("global_batch", 0, r"global_batch = 0: must be >= 1"),
+    ("filters", (0, 0, 0), r"filters\[0\] = 0: must be >= 1"),
+    ("filters", (8, 8), r"filters = \(8, 8\): not three channel counts"),
+    ("checkpoint_every", -3, r"checkpoint_every = -3: must be >= 0; pass a whole number >= 0 \(0: a checkpoint only at the end\)"),
+    ("learning_rate", "2e-3", r"learning_rate = '2e-3': a string, not a number; pass the number itself: learning_rate=2e-3"),
+    ("image_size", 8, r"image_size = 8: must be >= 16"),
+    ("strategy", "Mirrored", r"strategy = 'Mirrored': unknown strategy; use one of default, mirrored, multiworker. Did you mean 'mirrored'"),
+    ("style", "swirl", r"Did you mean 'swirls'"),
+    ("crash", {1: 0}, r"crash\[1\] = 0: must be >= 1"),
+])
+def test_job_config_refuses_a_setting_before_any_worker_starts(tmp_path, setting, value, match):
+    with pytest.raises(distributed.JobError, match=match):
+        distributed.job_config(tmp_path / "job", **{**TINY, setting: value})
+    assert not (tmp_path / "job").exists()
+
+
+def test_job_config_names_a_file_in_the_way_and_a_broken_photo(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(distributed.JobError, match="file is a file, not a folder"):
+        distributed.job_config(tmp_path / "file" / "job", **TINY)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 20)
+    with pytest.raises(distributed.JobError, match="broken.jpg"):
+        distributed.job_config(tmp_path / "job", photos=[tmp_path / "broken.jpg"], **TINY)
+    job = distributed.job_config(tmp_path / "job", **TINY)
+    with pytest.raises(distributed.JobError, match=r"workers = 3: the job's global_batch=4 does not split evenly"):
+        distributed.launch(job, workers=3)
+    with pytest.raises(distributed.JobError, match=r"steps = 0: must be >= 1"):
+        distributed.launch({**job, "steps": 0}, workers=1)  # a job edited by hand is checked again
+
+
+def test_a_worker_that_fails_reports_its_own_error(tmp_path):
+    style = tmp_path / "style.png"
+    images.save_image(images.load_img("swirls", 48), style)
+    job = distributed.job_config(tmp_path / "job", steps=2, **{**TINY, "style": str(style)})
+    style.unlink()  # moved away after the job was made: every run of it fails the same way
+    result = distributed.launch(job, workers=1, timeout=120)
+    assert not result["ok"]
+    first = result["problems"][0]
+    assert first.startswith("worker 0 died before its first step (exit code 1): ImageLoadError: ") and "style.png: no such file" in first
+    assert "fail in the same way" in result["problems"][-1] and "starts from step 1" not in " ".join(result["problems"])

@@ -467,3 +467,12 @@ def test_a_too_small_image_says_what_to_do_and_upscale_does_it():
     with pytest.raises(images.ImageLoadError, match=r"upscale=True"):
         images.load_img(tiny)
     assert images.load_img(tiny, max_dim=64, upscale=True).shape == (1, 53, 64, 3)
+
+
+def test_a_truncated_jpeg_says_how_much_of_it_is_there(tmp_path):
+    path = tmp_path / "half.jpg"
+    Image.fromarray((np.random.default_rng(0).random((80, 60, 3)) * 255).astype(np.uint8)).save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageLoadError, match=r"half\.jpg: is truncated or corrupt: the image data ends after about \d+ of its 80 rows"):
+        images.load_img(path)

@@ -219,3 +219,23 @@ def test_boundary_is_a_band_along_the_edge():
     band = masks.boundary(masks.builtin("left", (12, 20)), width=2).numpy()[0, :, :, 0]
     np.testing.assert_array_equal(band[5], [0] * 8 + [1] * 4 + [0] * 8)  # two pixels each side of x = 10
     assert masks.boundary(tf.ones((1, 12, 20, 1))).numpy().sum() == 0  # a mask of ones has no edge inside the picture
+
+
+def test_shape_names_in_any_case_and_a_near_miss_suggested():
+    np.testing.assert_array_equal(masks.load_mask("Left", (8, 8)).numpy(), masks.builtin("left", (8, 8)).numpy())
+    np.testing.assert_array_equal(masks.load_mask("AUTO", (8, 8)).numpy(), masks.builtin("ellipse", (8, 8)).numpy())
+    with pytest.raises(masks.MaskError, match=r"unknown name.*Did you mean 'ellipse'\?"):
+        masks.load_mask("elipse", (8, 8))
+    with pytest.raises(masks.MaskError, match=r"size\[0\] = 0: must be >= 1"):
+        masks.load_mask("left", (0, 8))
+
+
+def test_a_mask_covering_the_whole_picture_cannot_be_inverted(tmp_path):
+    path = _write(tmp_path, "white.png", np.full((40, 40), 255, np.uint8))
+    whole = masks.load_mask(path, (40, 40), name="MASK (white.png)")
+    assert float(tf.reduce_min(whole)) == 1.0  # a valid mask: the style goes nowhere else
+    with pytest.raises(masks.MaskError, match=r"MASK \(white.png\): covers the whole picture"):
+        masks.invert(whole, name="MASK (white.png)")
+    black = _write(tmp_path, "black.png", np.zeros((40, 40), np.uint8))
+    with pytest.raises(masks.MaskError, match=r"MASK: covers nothing \(it is black everywhere\)"):
+        masks.load_mask(black, (40, 40), name="MASK")

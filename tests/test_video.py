@@ -124,3 +124,30 @@ def test_side_by_side_and_strip():
     assert both.shape == (4, 32, 82, 3) and np.array_equal(both[:, :, :40], a)
     picture, picks = video.strip(a, count=3)
     assert picture.shape == (1, 32, 120, 3) and picks in ([0, 2, 3], [0, 1, 3])
+
+
+def test_float_frames_in_0_255_are_refused_not_clipped_white(tmp_path):
+    frames = np.full((3, 32, 32, 3), 128.0, np.float32)
+    with pytest.raises(video.VideoError, match=r"frame 0 has values in \[128, 128\]; frames are in \[0, 1\] \(divide 0-255 values by 255"):
+        video.write_video(tmp_path / "clip.mp4", frames)
+    assert not list(tmp_path.iterdir()), "nothing is written"
+    np.testing.assert_allclose(video.check_frames(frames / 255.0 + 1e-4)[0, 0, 0], 128 / 255 + 1e-4, rtol=1e-6)  # rounding overshoot
+
+
+def test_a_write_under_a_file_or_with_bad_settings_is_refused(tmp_path):
+    (tmp_path / "notes").write_text("a file")
+    frames = np.zeros((2, 32, 32, 3), np.float32)
+    with pytest.raises(video.VideoError, match=r"path = .*notes is a file, not a folder"):
+        video.write_video(tmp_path / "notes" / "clip.mp4", frames)
+    with pytest.raises(video.VideoError, match=r"fps = '12': a string"):
+        video.write_video(tmp_path / "clip.mp4", frames, fps="12")
+    with pytest.raises(video.VideoError, match=r"max_frames = 0: must be >= 1"):
+        video.read_video(tmp_path / "clip.mp4", max_frames=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
+
+
+def test_a_text_file_named_gif_is_explained(tmp_path):
+    path = tmp_path / "clip.gif"
+    path.write_text("not a video at all\n")
+    with pytest.raises(video.VideoError, match=r"clip.gif: not a video ffmpeg can read \(.*renamed to .gif"):
+        video.read_video(path)
