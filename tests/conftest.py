@@ -36,3 +36,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "online" in item.keywords:
             item.add_marker(skip)
+
+
+# Property-based tests (tests/test_properties.py): a fixed number of examples from a fixed seed, so every run and CI
+# try the same inputs within the unit tests' time; HYPOTHESIS_PROFILE=explore tries many more, new ones each run.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover - hypothesis is in requirements.txt; without it only the property tests fail
+    pass
+else:
+    settings.register_profile("ci", max_examples=20, derandomize=True, deadline=None, database=None, print_blob=True,
+                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    settings.register_profile("explore", max_examples=300, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
