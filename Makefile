@@ -2,6 +2,7 @@
 #   make run    execute every notebook (full size) into build/;  NST_SMOKE=1 make run for a quick pass
 #   make test   unit tests + every notebook in smoke mode, float32 and (on a reader's own photos) as where auto picks bfloat16; CI runs make lint, then this
 #   make test-fast  the unit tests only, without executing notebooks (a quick local loop)
+#   make mutate  mutation testing of the modules the notebooks teach (slow; by hand, see tests/README.md)
 #   make lab    Jupyter Lab on notebooks/
 #   make lint   ruff over helpers, tests, benchmarks, images and the notebooks
 #   make prefetch  download VGG19 weights, the Hub model and the paintings into the cache (online, once)
@@ -12,7 +13,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lab lint clean prefetch bench bench-quick
+.PHONY: setup run test test-fast mutate lab lint clean prefetch bench bench-quick
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,11 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n auto -m "not notebook"
+
+# mutation testing, by hand (not in CI): MUTANTS="helpers.colour*" limits it to one module; tests/README.md has the results
+mutate: $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/mutmut run $(MUTANTS); $(VENV)/bin/mutmut results
 
 lab: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=$${TF_CPP_MIN_LOG_LEVEL:-2} $(VENV)/bin/jupyter lab notebooks
