@@ -113,11 +113,13 @@ def temporal_loss(target, mask, weight: float = TEMPORAL_WEIGHT):
 
 
 def stylize_optimizer(frames, style, flows, masks, *, temporal: bool = True, temporal_weight: float = TEMPORAL_WEIGHT,
-                      steps: int = 30, progress: bool = True, **transfer_kwargs) -> np.ndarray:
+                      steps: int = 30, progress: bool = True, histories: list | None = None, **transfer_kwargs) -> np.ndarray:
     """Stylise each frame with optimize.transfer: independently (temporal=False: each starts from its own frame), or as
     Ruder et al. (temporal=True: each starts from the previous result warped by the flow and adds their temporal loss).
 
     Returns stylised frames [T, H, W, 3]; extra keyword arguments go to optimize.transfer (e.g. weights, precision).
+    A list passed as `histories` receives each frame's loss history (optimize.TransferResult.history: the style,
+    content and, with the temporal loss, 'extra' terms per recorded step).
     """
     frames = check_frames(frames)
     style = style if isinstance(style, tf.Tensor) else tf.constant(np.asarray(style, np.float32))
@@ -133,5 +135,7 @@ def stylize_optimizer(frames, style, flows, masks, *, temporal: bool = True, tem
             result = optimize.transfer(content, style, steps=int(steps), init=init, extra_loss=extra, progress=False,
                                        max_dim=None, **transfer_kwargs)
             out.append(np.asarray(result.image, np.float32)[0])
+            if histories is not None:
+                histories.append(result.history)
             advance()
     return check_frames(out)
