@@ -442,3 +442,41 @@ def metrics_table(rows, markdown: bool = False) -> str:
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
     fmt_line = lambda cells: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
     return "\n".join([fmt_line(header), fmt_line(["-" * w for w in widths])] + [fmt_line(b) for b in body])
+
+
+# --------------------------------------------------------------------------------------------------
+# The finest detail, and a mask's edge
+# --------------------------------------------------------------------------------------------------
+
+
+def neighbour_jumps(image) -> np.ndarray:
+    """Per pixel, the size of the jump to its right and lower neighbours of a [1, H, W, 3] image: [H-1, W-1], RGB averaged.
+
+    sqrt(mean over RGB of dx^2 + dy^2): a map of the image's finest detail (brighter = larger jump between neighbours).
+    """
+    arr = np.asarray(_as_image(image, "image"), np.float64)[0]
+    dx, dy = arr[:-1, 1:] - arr[:-1, :-1], arr[1:, :-1] - arr[:-1, :-1]
+    return np.sqrt(np.mean(dx * dx + dy * dy, axis=-1))
+
+
+def high_frequency_energy(image) -> float:
+    """The mean squared jump between neighbouring pixels of a [1, H, W, 3] image in [0, 1] (RGB averaged): its finest grain."""
+    return float(np.mean(np.square(neighbour_jumps(image))))
+
+
+def edge_jump(image, mask) -> float:
+    """Mean |difference| (RGB averaged, 0-1 scale) of the neighbouring pixels of a [1, H, W, 3] image that straddle a mask's edge.
+
+    The mask is [1, H, W, 1], its edge where it crosses 0.5. A paste along the edge adds to the jump the image already
+    has there, so compare the value with the original picture's.
+    """
+    arr = np.asarray(_as_image(image, "image"), np.float64)[0]
+    inside = np.asarray(mask, np.float64)[0, :, :, 0] >= 0.5
+    if inside.shape != arr.shape[:2]:
+        raise ValueError(f"edge_jump: image {arr.shape[:2]} and mask {inside.shape} differ in size")
+    across = [np.mean(np.abs(arr[:, 1:] - arr[:, :-1]), axis=-1)[inside[:, 1:] != inside[:, :-1]],
+              np.mean(np.abs(arr[1:] - arr[:-1]), axis=-1)[inside[1:] != inside[:-1]]]
+    across = np.concatenate(across)
+    if across.size == 0:
+        raise ValueError("edge_jump: the mask has no edge (it covers everything or nothing)")
+    return float(np.mean(across))
