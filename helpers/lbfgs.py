@@ -28,8 +28,12 @@ alternatives.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import tensorflow as tf
+
+from helpers import validate
 
 LINE_SEARCHES = ("armijo", "none")
 BOUNDS = ("active", "project")
@@ -48,6 +52,18 @@ MESSAGES = {
     CONVERGED: "CONVERGENCE: the projected gradient is zero",
     LINE_SEARCH_FAILED: "ABNORMAL: the line search found no decrease along the steepest descent direction",
 }
+
+
+class LBFGSError(validate.ArgumentError):
+    """A bad argument to the L-BFGS engine: 'NAME = VALUE: why; what to do' (a ValueError). Checked once, in Python,
+    before anything is traced: the iterations themselves run no check."""
+
+
+def _bound(name: str, value) -> float:
+    """A box bound: a real number, infinite allowed (no bound), NaN, bools and strings refused."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (int, float, np.integer, np.floating)) or math.isnan(value):
+        raise validate.refuse(name, value, "not a bound", f"pass a number ({name}=-np.inf or np.inf for none)", LBFGSError)
+    return float(value)
 
 
 def two_loop(g, S, Y, rho, newest, count, gamma):
@@ -72,19 +88,30 @@ def two_loop(g, S, Y, rho, newest, count, gamma):
 
 
 class LBFGS:
-    """L-BFGS on one tensor in a box, with its state as float32 tf.Variables; see the module docstring."""
+    """L-BFGS on one tensor in a box, with its state as float32 tf.Variables; see the module docstring.
+
+    Refuses (LBFGSError naming the argument) an `fn` that is not callable, an `x0` that is not finite numbers (or has
+    no entries), a `memory` that is not a whole number >= 1, bounds that are not numbers with lower < upper (infinite:
+    no bound), and an unknown `line_search` or `bounds`. x0 is projected onto [lower, upper], as every iterate is.
+    """
 
     def __init__(self, fn, x0, memory: int = 10, *, lower: float = 0.0, upper: float = 1.0, line_search: str | None = None,
                  bounds: str | None = None):
         line_search = LINE_SEARCH if line_search is None else line_search
         bounds = BOUND_HANDLING if bounds is None else bounds
-        if line_search not in LINE_SEARCHES:
-            raise ValueError(f"line_search must be one of {', '.join(LINE_SEARCHES)}, not {line_search!r}")
-        if bounds not in BOUNDS:
-            raise ValueError(f"bounds must be one of {', '.join(BOUNDS)}, not {bounds!r}")
-        if isinstance(memory, bool) or not isinstance(memory, (int, np.integer)) or memory < 1:
-            raise ValueError(f"memory must be a whole number >= 1, got {memory!r}")
-        x0 = tf.convert_to_tensor(x0, tf.float32)
+        validate.choice("line_search", line_search, LINE_SEARCHES, error=LBFGSError)
+        validate.choice("bounds", bounds, BOUNDS, error=LBFGSError)
+        memory = validate.number("memory", memory, low=1, integer=True, error=LBFGSError)
+        if not callable(fn):
+            raise validate.refuse("fn", fn, "not callable", "pass a function x -> (loss, {name: part}, gradient)", LBFGSError)
+        lower, upper = _bound("lower", lower), _bound("upper", upper)
+        if not lower < upper:
+            raise validate.refuse("upper", upper, f"not above lower = {lower:g}", "pass lower < upper", LBFGSError)
+        x0 = tf.cast(validate.array("x0", x0, error=LBFGSError), tf.float32)
+        if x0.shape.num_elements() == 0:
+            raise validate.refuse("x0", x0, "no entries", "pass the starting point, e.g. the content image", LBFGSError)
+        if x0.shape.is_fully_defined() and tf.executing_eagerly() and not bool(tf.reduce_all(tf.math.is_finite(x0))):
+            raise validate.refuse("x0", x0, "NaN or infinite entries", "start from finite values", LBFGSError)
         self.fn = fn
         self.shape = x0.shape
         self.memory = int(memory)
@@ -132,16 +159,28 @@ class LBFGS:
         """How often the memory was emptied after a failed line search."""
         return int(self._restarts)
 
-    def _evaluate(self, flat):
-        """(loss, parts, flat gradient) at a flat point, in float32."""
-        loss, parts, grad = self.fn(tf.reshape(flat, self.shape))
+    def _evaluate(self, flat, out=None):
+        """(loss, parts, flat gradient) at a flat point, in float32 (`out`: fn's answer there, if already computed)."""
+        loss, parts, grad = self.fn(tf.reshape(flat, self.shape)) if out is None else out
         self._evaluations.assign_add(1)
         parts = {k: tf.cast(v, tf.float32) for k, v in parts.items()}
         return tf.cast(loss, tf.float32), parts, tf.reshape(tf.cast(grad, tf.float32), [-1])
 
     def start(self) -> tuple[float, dict]:
-        """Evaluate at x0 (call once, before run); returns (loss, parts) as Python floats."""
-        loss, parts, grad = self._evaluate(self._x)
+        """Evaluate at x0 (call once, before run); returns (loss, parts) as Python floats.
+
+        LBFGSError names `fn` if it does not return (loss, {name: part}, gradient) with a scalar loss and a gradient
+        shaped like x0 (checked here, once, so the iterations run no check).
+        """
+        out = self.fn(tf.reshape(self._x, self.shape))
+        if not isinstance(out, (tuple, list)) or len(out) != 3 or not isinstance(out[1], dict):
+            raise validate.refuse("fn", self.fn, "does not return (loss, {name: part}, gradient)",
+                                  "return the loss, a dict of its named parts ({} for none) and the gradient", LBFGSError)
+        loss_shape, grad_shape = tf.convert_to_tensor(out[0]).shape, tf.convert_to_tensor(out[2]).shape
+        if loss_shape.num_elements() != 1 or grad_shape.num_elements() != self.shape.num_elements():
+            raise validate.refuse("fn", self.fn, f"returns a loss of shape {loss_shape} and a gradient of shape {grad_shape} for x of shape "
+                                  f"{self.shape}", "return a scalar loss and the gradient of the loss with respect to x", LBFGSError)
+        loss, parts, grad = self._evaluate(self._x, out)
         self._parts = {k: tf.Variable(v, trainable=False) for k, v in parts.items()}
         self._f.assign(loss)
         self._g.assign(grad)
@@ -249,6 +288,7 @@ class LBFGS:
         """
         if self._parts is None:
             raise RuntimeError("call start() before run()")
+        iterations = validate.number("iterations", iterations, low=0, integer=True, error=LBFGSError)
         if self.status != RUNNING:
             return {"total": [], "parts": {k: [] for k in self._parts}, "done": 0, "status": self.status, "message": MESSAGES[self.status]}
         totals, parts, done, status, f, last = self._run(tf.constant(int(iterations)))
@@ -265,6 +305,7 @@ class LBFGS:
 
 def minimize(fn, x0, iterations: int, memory: int = 10, **kwargs) -> tuple[tf.Tensor, list[float]]:
     """Run L-BFGS on fn(x) -> (loss, parts, grad) from x0 for up to `iterations` iterations -> (x, losses from x0 on)."""
+    iterations = validate.number("iterations", iterations, low=0, integer=True, error=LBFGSError)
     engine = LBFGS(fn, x0, memory, **kwargs)
     loss, _ = engine.start()
     history = [loss]

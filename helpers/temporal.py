@@ -23,8 +23,8 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import flow as flows_
-from helpers import optimize
-from helpers.video import check_frames
+from helpers import optimize, validate
+from helpers.video import VideoError, check_frames
 
 #: Ruder et al.'s temporal-loss weight in the course's units: with the TF tutorial's loss weights the objective is of
 #: order 1e8-1e9, while the temporal term's mean squared pixel difference (pixels in [0, 1]) is of order 1e-3. On a
@@ -35,12 +35,37 @@ TEMPORAL_WEIGHT = 1e10
 BLEND = 0.5
 
 
+class TemporalError(validate.ArgumentError, VideoError):
+    """A bad flow, mask or setting for flicker: 'NAME = VALUE: why; what to do' (a VideoError, and a ValueError)."""
+
+
+def _mask(name: str, mask, shape: tuple) -> np.ndarray:
+    """A reliability mask of `shape` as bool: True/False, or numbers that are all 0 or 1 (0.5 is not read as True)."""
+    arr = mask if isinstance(mask, np.ndarray) and mask.dtype == bool else validate.array(name, mask, error=TemporalError)
+    arr = np.asarray(arr)
+    if arr.dtype != bool and not np.isin(arr, (0, 1)).all():
+        raise validate.refuse(name, arr, "numbers other than 0 and 1", f"pass True where the flow is reliable ({name} > 0.5 for a threshold)",
+                              TemporalError)
+    if arr.shape != tuple(shape):
+        raise validate.refuse(name, arr, f"shape {list(arr.shape)}, not {list(shape)}", "pass one value per pixel (flow.clip_flows makes them)",
+                              TemporalError)
+    return arr.astype(bool)
+
+
+def _flows(flows, masks, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flows [T, H, W, 2] and masks [T, H, W] for `frames` [T, H, W, 3], checked (shape, NaN) and named."""
+    flows = validate.array("flows", flows, rank=4, layout="[T, H, W, 2]", error=TemporalError)
+    if tuple(np.shape(flows)) != (*frames.shape[:3], 2):
+        raise validate.refuse("flows", flows, f"shape {list(np.shape(flows))} for {len(frames)} frames of {frames.shape[2]}x{frames.shape[1]} px",
+                              f"pass one flow per frame, [{len(frames)}, {frames.shape[1]}, {frames.shape[2]}, 2] (flow.clip_flows)",
+                              TemporalError)
+    return np.asarray(flows, np.float32), _mask("masks", masks, frames.shape[:3])
+
+
 def warping_error(frames, flows, masks) -> np.ndarray:
     """E_t for t = 1..T-1 of stylised frames [T, H, W, 3] with backward flows [T, H, W, 2] and masks [T, H, W] -> [T-1]."""
     frames = check_frames(frames)
-    flows, masks = np.asarray(flows, np.float32), np.asarray(masks, bool)
-    if flows.shape[:3] != frames.shape[:3] or masks.shape != frames.shape[:3]:
-        raise ValueError(f"frames {frames.shape}, flows {flows.shape} and masks {masks.shape} do not describe one clip")
+    flows, masks = _flows(flows, masks, frames)
     errors = []
     for t in range(1, len(frames)):
         warped, _ = flows_.warp(frames[t - 1], flows[t])
@@ -54,19 +79,26 @@ def warping_error(frames, flows, masks) -> np.ndarray:
 
 def warped_previous(previous, flow, mask, fallback) -> np.ndarray:
     """The previous output [H, W, 3] carried to this frame by the flow, with `fallback` [H, W, 3] where the mask is False."""
+    previous = check_frames([previous], "previous")[0]
+    fallback = check_frames([fallback], "fallback")[0]
+    if fallback.shape != previous.shape:
+        raise validate.refuse("fallback", fallback, f"{fallback.shape[1]}x{fallback.shape[0]} px, previous is "
+                              f"{previous.shape[1]}x{previous.shape[0]}", "pass this frame, the same size as the previous output", TemporalError)
+    mask = _mask("mask", mask, previous.shape[:2])
     warped, _ = flows_.warp(previous, flow)
-    return np.where(np.asarray(mask, bool)[..., None], warped, np.asarray(fallback, np.float32))
+    return np.where(mask[..., None], warped, fallback)
 
 
 def blend_with_previous(frames, flows, masks, alpha: float = BLEND) -> np.ndarray:
     """Blended frames: (1 - alpha) * O_t + alpha * warp(blended O_{t-1}) where the mask holds, O_t elsewhere; [T, H, W, 3]."""
     frames = check_frames(frames)
-    if not 0.0 <= float(alpha) < 1.0:
-        raise ValueError(f"alpha must be in [0, 1): 0 keeps every frame as it is, 1 would freeze the first one; got {alpha}")
+    alpha = validate.number("alpha", alpha, low=0, high=1, high_open=True, error=TemporalError,
+                            todo="pass alpha in [0, 1): 0 keeps every frame as it is, 1 would freeze the first one")
+    flows, masks = _flows(flows, masks, frames)
     out = frames.copy()
     for t in range(1, len(frames)):
         warped, _ = flows_.warp(out[t - 1], flows[t])
-        mask = np.asarray(masks[t], bool)[..., None]
+        mask = masks[t][..., None]
         out[t] = np.where(mask, (1.0 - alpha) * frames[t] + alpha * warped, frames[t])
     return out
 
@@ -88,7 +120,10 @@ def _frame_bar(total: int, desc: str, progress: bool):
 
 def stylize_frames(stylize, frames, progress: bool = True, desc: str = "frames") -> np.ndarray:
     """Apply `stylize` ([1, H, W, 3] tensor -> [1, H, W, 3]) to each frame of [T, H, W, 3] -> stylised [T, H, W, 3]."""
+    if not callable(stylize):
+        raise validate.refuse("stylize", stylize, "not callable", "pass a function of a [1, H, W, 3] image, e.g. a network's stylize", TemporalError)
     frames = check_frames(frames)
+    progress = validate.flag("progress", progress, TemporalError)
     out = []
     with _frame_bar(len(frames), desc, progress) as advance:
         for frame in frames:
@@ -98,9 +133,17 @@ def stylize_frames(stylize, frames, progress: bool = True, desc: str = "frames")
 
 
 def temporal_loss(target, mask, weight: float = TEMPORAL_WEIGHT):
-    """Ruder et al.'s temporal loss as a function of the image: weight * sum c (x - target)^2 / D, for optimize.transfer(extra_loss=)."""
-    target = tf.constant(np.asarray(target, np.float32)[None])
-    c = tf.constant(np.asarray(mask, np.float32)[None, ..., None])
+    """Ruder et al.'s temporal loss as a function of the image: weight * sum c (x - target)^2 / D, for optimize.transfer(extra_loss=).
+
+    The target, mask and weight are checked here, once (TemporalError naming them); the returned function only
+    compares the image's static size with the target's.
+    """
+    target = check_frames([target], "target")[0]
+    weight = validate.number("weight", weight, low=0, error=TemporalError,
+                             todo=f"pass a weight >= 0 (the course's is TEMPORAL_WEIGHT = {TEMPORAL_WEIGHT:g})")
+    mask = _mask("mask", mask, target.shape[:2])
+    target = tf.constant(target[None])
+    c = tf.constant(mask.astype(np.float32)[None, ..., None])
     count = float(np.prod(target.shape))
 
     def loss(image):
@@ -122,6 +165,14 @@ def stylize_optimizer(frames, style, flows, masks, *, temporal: bool = True, tem
     content and, with the temporal loss, 'extra' terms per recorded step).
     """
     frames = check_frames(frames)
+    temporal = validate.flag("temporal", temporal, TemporalError)
+    progress = validate.flag("progress", progress, TemporalError)
+    steps = validate.number("steps", steps, low=1, integer=True, error=TemporalError)
+    temporal_weight = validate.number("temporal_weight", temporal_weight, low=0, error=TemporalError)
+    if histories is not None and not isinstance(histories, list):
+        raise validate.refuse("histories", histories, "not a list", "pass a list (it receives one history per frame), or None", TemporalError)
+    if temporal:
+        flows, masks = _flows(flows, masks, frames)
     style = style if isinstance(style, tf.Tensor) else tf.constant(np.asarray(style, np.float32))
     out: list[np.ndarray] = []
     with _frame_bar(len(frames), "Ruder et al." if temporal else "independent frames", progress) as advance:

@@ -20,11 +20,18 @@ import numpy as np
 class ArgumentError(ValueError):
     """A bad argument; the message reads 'NAME = VALUE: why; what to do'."""
 
+    #: Raised while tf.function traces (a check of a static shape), the error reaches the caller as itself, not wrapped
+    #: in AutoGraph's StagingError: AutoGraph leaves exceptions with this attribute alone.
+    ag_pass_through = True
+
 
 def show(value, limit: int = 60) -> str:
     """A short repr of `value` for a message (long ones cut with '...')."""
     if isinstance(value, np.ndarray) and value.ndim > 0:
         return f"<array {value.dtype} of shape {list(value.shape)}>"
+    if _is_tensor(value):
+        shape = getattr(value.shape, "as_list", lambda: None)() if getattr(value.shape, "rank", 0) is not None else None
+        return f"<tensor {getattr(value.dtype, 'name', value.dtype)} of shape {'unknown' if shape is None else shape}>"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -133,3 +140,54 @@ def folder_path(name: str, path, error: type[Exception] = ArgumentError) -> Path
                 raise refuse(name, str(path), f"{step} is a file, not a folder", "choose another folder, or move that file away", error)
             break
     return folder
+
+
+def _is_tensor(value) -> bool:
+    """A TensorFlow tensor or variable (told by duck typing, so this module needs no TensorFlow)."""
+    return type(value).__module__.startswith("tensorflow") and hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def array(name: str, value, *, rank=None, layout: str = "", floating: bool = False, finite: bool = True,
+          error: type[Exception] = ArgumentError):
+    """`value` (a tensor, array or nested list) if it is numeric with the given rank, else `error` naming `name`.
+
+    Everything checked is static: the rank and the dtype, and, for a value that is not a tensor (an array or a list,
+    what a reader passes), that every entry is finite. A tensor is returned as it is and a NumPy array as a NumPy array
+    (float64 stays float64), so the check costs nothing inside tf.function and adds no step to a graph; a tensor's values
+    are not read (NaN in a tensor gives a NaN loss, which the optimisers report as 'the loss became non-finite').
+    `rank` is an int or a tuple of allowed ranks; `layout` names the axes in messages ("[B, H, W, C]").
+    """
+    ranks = (rank,) if isinstance(rank, int) else rank
+    want = layout or (f"rank {' or '.join(str(r) for r in ranks)}" if ranks else "numbers")
+    if value is None or isinstance(value, (str, bytes, bool, dict, np.bool_)):
+        raise refuse(name, value, f"not an array of numbers ({type(value).__name__})", f"pass a tensor or array {want}", error)
+    if _is_tensor(value):
+        dtype = value.dtype
+        kind = "f" if dtype.is_floating else "i" if dtype.is_integer else "b" if dtype.is_bool else "c" if dtype.is_complex else "O"
+        shape = value.shape
+        known_rank = shape.rank
+    else:
+        try:
+            as_array = np.asarray(value)
+        except Exception:  # noqa: BLE001 - ragged lists and the like: not an array of numbers
+            raise refuse(name, value, "not an array of numbers (ragged or mixed)", f"pass a tensor or array {want}", error) from None
+        kind, known_rank = as_array.dtype.kind, as_array.ndim
+        if kind in "fiu":
+            value = as_array
+    if kind not in ("f" if floating else "fiu"):
+        what = "not floats" if kind in "iu" else "not numbers"
+        todo = "cast them first: tf.cast(x, tf.float32)" if kind in "iub" else f"pass a tensor or array {want}"
+        raise refuse(name, value, f"{getattr(getattr(value, 'dtype', None), 'name', None) or type(value).__name__} values, {what}", todo, error)
+    if ranks and known_rank is not None and known_rank not in ranks:
+        raise refuse(name, value, f"rank {known_rank}, not {' or '.join(str(r) for r in ranks)}", f"pass {want}", error)
+    if finite and isinstance(value, np.ndarray) and kind == "f" and not np.isfinite(value).all():
+        bad = int(np.size(value) - np.isfinite(value).sum())
+        raise refuse(name, value, f"{bad} of its {value.size} values are NaN or infinite", "find where they came from and pass finite values", error)
+    return value
+
+
+def flag(name: str, value, error: type[Exception] = ArgumentError) -> bool:
+    """`value` if it is True or False (NumPy's bools too), else `error`: 'False' and 0 are not read as switches."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise refuse(name, value, "not True or False", f"pass {name}=True or {name}=False", error)

@@ -137,14 +137,54 @@ def test_a_zero_gradient_is_convergence():
 
 def test_bad_settings_fail_clearly():
     fn, _, _ = _quadratic(10)
-    with pytest.raises(ValueError, match="line_search must be one of armijo, none"):
+    with pytest.raises(lbfgs.LBFGSError, match="line_search = 'wolfe': unknown line_search; use one of armijo, none"):
         lbfgs.LBFGS(fn, tf.zeros([10]), line_search="wolfe")
-    with pytest.raises(ValueError, match="bounds must be one of"):
+    with pytest.raises(lbfgs.LBFGSError, match="bounds = 'clip': unknown bounds; use one of active, project"):
         lbfgs.LBFGS(fn, tf.zeros([10]), bounds="clip")
-    with pytest.raises(ValueError, match="memory must be a whole number"):
+    with pytest.raises(lbfgs.LBFGSError, match="memory = 0: must be >= 1"):
         lbfgs.LBFGS(fn, tf.zeros([10]), memory=0)
     with pytest.raises(RuntimeError, match="start"):
         lbfgs.LBFGS(fn, tf.zeros([10])).run(1)
+    assert issubclass(lbfgs.LBFGSError, ValueError)
+
+
+def _refused(name: str, call, *also: str) -> str:
+    """`call` raises LBFGSError whose message starts 'NAME = ' and holds each of `also`."""
+    with pytest.raises(lbfgs.LBFGSError) as info:
+        call()
+    message = str(info.value)
+    assert message.startswith(f"{name} = ") and "; " in message, message
+    for text in also:
+        assert text in message, (text, message)
+    return message
+
+
+def test_every_argument_is_refused_by_name_before_anything_is_traced():
+    fn, _, _ = _quadratic(10)
+    x0 = tf.fill([10], 0.5)
+    _refused("memory", lambda: lbfgs.LBFGS(fn, x0, memory=5.0), "a float, not a whole number", "memory=5")
+    _refused("memory", lambda: lbfgs.LBFGS(fn, x0, memory=True), "a bool")
+    _refused("fn", lambda: lbfgs.LBFGS("quadratic", x0), "not callable")
+    _refused("x0", lambda: lbfgs.LBFGS(fn, "content"), "not an array of numbers")
+    _refused("x0", lambda: lbfgs.LBFGS(fn, np.array([0.5, np.nan])), "1 of its 2 values are NaN")
+    _refused("x0", lambda: lbfgs.LBFGS(fn, tf.constant([0.5, np.inf])), "NaN or infinite entries")
+    _refused("x0", lambda: lbfgs.LBFGS(fn, tf.zeros([0])), "no entries")
+    _refused("lower", lambda: lbfgs.LBFGS(fn, x0, lower=float("nan")), "not a bound")
+    _refused("upper", lambda: lbfgs.LBFGS(fn, x0, upper="1"), "not a bound")
+    _refused("upper", lambda: lbfgs.LBFGS(fn, x0, lower=1.0, upper=1.0), "not above lower = 1")
+    _refused("iterations", lambda: lbfgs.minimize(fn, x0, 2.5), "not a whole number")
+    engine = lbfgs.LBFGS(fn, x0)
+    engine.start()
+    _refused("iterations", lambda: engine.run(-1), "must be >= 0")
+    assert engine.run(0)["done"] == 0
+
+
+def test_a_function_that_does_not_answer_loss_parts_gradient_is_refused_at_start():
+    _refused("fn", lambda: lbfgs.LBFGS(lambda x: tf.reduce_sum(x), tf.zeros([4])).start(), "does not return (loss, {name: part}, gradient)")
+    _refused("fn", lambda: lbfgs.LBFGS(lambda x: (x, {}, x), tf.zeros([4])).start(), "a loss of shape (4,)")
+    _refused("fn", lambda: lbfgs.LBFGS(lambda x: (tf.reduce_sum(x), {}, x[:2]), tf.zeros([4])).start(), "a gradient of shape (2,)")
+    engine = lbfgs.LBFGS(lambda x: (tf.reduce_sum(x), {}, tf.ones_like(x)), tf.zeros([4]), lower=-1.0)
+    assert engine.start() == (0.0, {}) and engine.evaluations == 1  # fn is called once at the start, checked and used
 
 
 def _teaching_two_loop(g, pairs):

@@ -70,7 +70,7 @@ def test_style_loss_weights_and_relative_form():
         losses.style_loss(a, b, [1.0])
     with pytest.raises(ValueError, match=">= 0"):
         losses.style_loss(a, b, [1.0, -1.0])
-    with pytest.raises(ValueError, match="unknown loss form"):
+    with pytest.raises(losses.LossError, match="form = .median.: unknown form; use one of mean, paper, relative"):
         losses.style_loss(a, b, form="median")
     with pytest.raises(ValueError, match="targets have"):
         losses.style_loss(a, {"l1": b["l1"]})
@@ -165,3 +165,97 @@ def test_guided_style_loss_weights_each_region_by_its_share():
     guided = losses.guided_style_loss(features, target, {"block1_conv1": half})
     own = losses.style_layer_loss(losses.guided_gram_matrix(features["block1_conv1"], half), target["block1_conv1"])
     assert float(guided) == pytest.approx(0.5 * float(own), rel=1e-6)
+
+
+# ------------------------------------------------------------------------ refusals: the argument by name, the value, why, what to do
+
+
+def _refused(name: str, call, *also: str) -> str:
+    """`call` raises LossError (a ValueError) whose message starts 'NAME = ' and holds each of `also`."""
+    with pytest.raises(losses.LossError) as info:
+        call()
+    message = str(info.value)
+    assert message.startswith(f"{name} = ") and "; " in message, message
+    for text in also:
+        assert text in message, (text, message)
+    return message
+
+
+def test_gram_matrix_refuses_what_is_not_float_features():
+    _refused("input_tensor", lambda: losses.gram_matrix(tf.zeros((5, 4))), "<tensor float32 of shape [5, 4]>", "rank 2, not 4", "[B, H, W, C]")
+    _refused("input_tensor", lambda: losses.gram_matrix(np.zeros((1, 2, 2, 3), np.int32)), "int32 values, not floats", "tf.cast")
+    _refused("input_tensor", lambda: losses.gram_matrix("block1_conv1"), "not an array of numbers")
+    nan = np.ones((1, 3, 3, 2), np.float32)
+    nan[0, 1, 1, 0] = np.nan
+    _refused("input_tensor", lambda: losses.gram_matrix(nan), "1 of its 18 values are NaN or infinite")
+    _refused("input_tensor", lambda: losses.gram_matrix(tf.zeros((1, 0, 4, 2))), "no locations")
+    _refused("normalize", lambda: losses.gram_matrix(tf.ones((1, 2, 2, 1)), normalize="False"), "not True or False")
+    assert issubclass(losses.LossError, ValueError)
+
+
+def test_gram_matrix_checks_only_static_shapes_inside_a_graph():
+    """Traced once with unknown sizes, the checks add nothing to the graph and the result is the eager one."""
+    traced = tf.function(losses.gram_matrix, input_signature=[tf.TensorSpec([None, None, None, 3])])
+    x = _features(5, (2, 4, 6, 3))
+    np.testing.assert_allclose(traced(x).numpy(), losses.gram_matrix(x).numpy(), rtol=1e-6)
+    ops = {op.type for op in traced.get_concrete_function().graph.get_operations()}
+    assert not ops & {"Assert", "IsFinite", "CheckNumerics", "All"}, ops
+    with pytest.raises(losses.LossError, match="rank 3, not 4"):
+        tf.function(losses.gram_matrix).get_concrete_function(tf.TensorSpec([None, None, 3]))
+
+
+def test_content_and_style_losses_refuse_mismatched_targets_by_name():
+    f = _features(1)
+    _refused("targets['content']", lambda: losses.content_loss(f, _features(2, (1, 5, 6, 4))), "does not match outputs['content']")
+    _refused("targets['content']", lambda: losses.content_loss(_features(1, (2, 6, 5, 4)), _features(2, (3, 6, 5, 4))), "a batch of 3")
+    assert float(losses.content_loss(_features(2, (3, 6, 5, 4)), f)) > 0  # a batch against one target: allowed
+    _refused("targets", lambda: losses.content_loss({"a": f}, {"b": f}), "outputs have layers ['a'] but targets have ['b']")
+    _refused("targets", lambda: losses.style_loss({"a": losses.gram_matrix(f)}, [1.0]), "outputs have layers ['a'] but targets have ['style']")
+    _refused("target_grams", lambda: losses.guided_style_loss({"a": f}, [1.0], {"a": f}), "not a {layer: tensor} dict")
+    g = losses.gram_matrix(f)
+    _refused("target_gram", lambda: losses.style_layer_loss(g, losses.gram_matrix(_features(3, (1, 6, 5, 8)))), "[1, 8, 8]", "[1, 4, 4]")
+    _refused("gram", lambda: losses.style_layer_loss(f, g), "rank 4, not 2 or 3")
+    _refused("gram", lambda: losses.style_layer_loss(tf.zeros((1, 4, 3)), g), "4x3, not square")
+    _refused("form", lambda: losses.content_loss(f, f, form="Paper"), "unknown form", "Did you mean 'paper'")
+
+
+def test_layer_weights_are_numbers_at_or_above_zero_one_per_layer():
+    a = {"l1": losses.gram_matrix(_features(6)), "l2": losses.gram_matrix(_features(7))}
+    _refused("layer_weights", lambda: losses.style_loss(a, a, [1.0]), "1 layer weights given for 2 style layers")
+    _refused("layer_weights", lambda: losses.style_loss(a, a, "1, 2"), "not a list or dict")
+    _refused("layer_weights", lambda: losses.style_loss(a, a, {"l1": 1.0}), "no style weight given for layer(s) ['l2']")
+    _refused("layer_weights['l2']", lambda: losses.style_loss(a, a, [1.0, -1.0]), "must be >= 0")
+    _refused("layer_weights['l1']", lambda: losses.style_loss(a, a, [float("nan"), 1.0]), "not a finite number")
+    _refused("layer_weights['l1']", lambda: losses.style_loss(a, a, ["0.5", 1.0]), "pass the number itself")
+    _refused("outputs", lambda: losses.style_loss({}, {}), "no layers")
+
+
+def test_total_variation_refuses_what_is_not_an_image_batch_and_computes_float64_in_float32():
+    img = np.random.default_rng(0).random((1, 9, 7, 3))
+    assert float(losses.total_variation_loss(tf.constant(img))) == pytest.approx(float(losses.total_variation_loss(img.astype(np.float32))), rel=1e-6)
+    _refused("image", lambda: losses.total_variation_loss(img[0]), "rank 3, not 4")
+    _refused("image", lambda: losses.total_variation_loss((img * 255).astype(np.uint8)), "uint8 values, not floats")
+    _refused("image", lambda: losses.total_variation_loss(np.full((1, 4, 4, 3), np.inf)), "48 of its 48 values")
+    _refused("image", lambda: losses.high_pass_x_y(img[0]), "rank 3, not 4")
+
+
+def test_style_content_loss_refuses_bad_outputs_weights_and_switches():
+    f = _features(1)
+    out, s_t, c_t = {"style": {"a": losses.gram_matrix(f)}, "content": {"c": f}}, {"a": losses.gram_matrix(f)}, {"c": f}
+    _refused("outputs", lambda: losses.style_content_loss({"style": out["style"]}, s_t, c_t), "StyleContentModel")
+    _refused("outputs", lambda: losses.style_content_loss(f, s_t, c_t), "not the model's outputs")
+    _refused("style_weight", lambda: losses.style_content_loss(out, s_t, c_t, style_weight="1e-2"), "pass the number itself: style_weight=1e-2")
+    _refused("content_weight", lambda: losses.style_content_loss(out, s_t, c_t, content_weight=-1), "must be >= 0")
+    _refused("content_weight", lambda: losses.style_content_loss(out, s_t, c_t, content_weight=True), "a bool")
+    _refused("return_parts", lambda: losses.style_content_loss(out, s_t, c_t, return_parts="yes"), "not True or False")
+    _refused("targets", lambda: losses.style_content_loss(out, {"b": s_t["a"]}, c_t), "outputs have layers ['a']")
+    assert float(losses.style_content_loss(out, s_t, c_t, style_weight=tf.constant(2.0))) == 0.0  # a tensor weight is used as it is
+
+
+def test_guided_gram_refuses_a_mask_outside_zero_one_or_with_colours():
+    x = tf.ones((1, 4, 4, 2))
+    _refused("mask", lambda: losses.guided_gram_matrix(x, np.full((1, 4, 4, 1), 2.0, np.float32)), "outside [0, 1]")
+    _refused("mask", lambda: losses.guided_gram_matrix(x, np.full((1, 4, 4, 1), np.nan, np.float32)), "NaN")
+    _refused("mask", lambda: losses.guided_gram_matrix(x, tf.ones((1, 4, 4, 3))), "3 channels")
+    _refused("features", lambda: losses.guided_gram_matrix(x[0], tf.ones((1, 4, 4, 1))), "rank 3, not 4")
+    _refused("masks", lambda: losses.guided_style_loss({"a": x}, {"a": tf.zeros((1, 2, 2))}, {"b": tf.ones((1, 4, 4, 1))}), "masks have ['b']")

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from helpers import distributed, images, masks, optimize, validate, video
+from helpers import colour, distributed, images, lbfgs, losses, masks, optimize, temporal, validate, video
+from helpers import flow as flows
 
 # --------------------------------------------------------------------------------------------- generated values
 
@@ -294,3 +295,177 @@ def test_an_optimiser_argument_out_of_its_range_is_refused_by_name(pair, name, v
         return  # accepted values run the optimiser: tests/test_optimize.py covers them
     kwargs = {"steps": 1, name: value}
     _refused_naming(optimize.TransferError, f"{name} = ", lambda: optimize.transfer(*pair, optimizer="adam", progress=False, **kwargs))
+
+
+# --------------------------------------------------------------------------------------------- losses
+
+
+@st.composite
+def feature_arrays(draw):
+    """What might be passed as features: rank 2-5, sides 0-5, float32/float64/int32, NaN or not, as an array or a tensor."""
+    rank = draw(st.sampled_from([2, 3, 4, 4, 4, 5]))
+    shape = tuple(draw(st.integers(1, 2)) if i == 0 else draw(st.integers(0, 5)) for i in range(rank))
+    dtype = draw(st.sampled_from([np.float32, np.float32, np.float64, np.int32]))
+    arr = np.random.default_rng(draw(st.integers(0, 2**16))).normal(size=shape).astype(dtype)
+    if dtype is not np.int32 and arr.size and draw(st.booleans()):
+        arr.flat[draw(st.integers(0, arr.size - 1))] = np.nan
+    return tf.constant(arr) if draw(st.booleans()) else arr
+
+
+@given(features=feature_arrays())
+def test_gram_matrix_is_the_mean_outer_product_or_refuses_the_features(features):
+    arr = np.asarray(features)
+    valid = arr.ndim == 4 and arr.dtype.kind == "f" and min(arr.shape[1:3]) > 0 and (tf.is_tensor(features) or np.isfinite(arr).all())
+    if not valid:
+        _refused_naming(losses.LossError, "input_tensor = ", lambda: losses.gram_matrix(features))
+        return
+    gram = losses.gram_matrix(features).numpy()
+    b, h, w, c = arr.shape
+    flat = arr.reshape(b, h * w, c).astype(np.float64)
+    assert gram.shape == (b, c, c) and gram.dtype == arr.dtype
+    if not np.isfinite(arr).all():
+        assert not np.isfinite(gram).all()  # NaN in a tensor is not read (that would cost a step): it shows in the result
+        return
+    np.testing.assert_allclose(gram, np.einsum("bmc,bmd->bcd", flat, flat) / (h * w), rtol=1e-4, atol=1e-5)
+
+
+@given(image=feature_arrays())
+def test_total_variation_is_tfs_or_refuses_the_image(image):
+    arr = np.asarray(image)
+    valid = arr.ndim == 4 and arr.dtype.kind == "f" and (tf.is_tensor(image) or np.isfinite(arr).all())
+    if not valid:
+        _refused_naming(losses.LossError, "image = ", lambda: losses.total_variation_loss(image))
+        return
+    got = float(losses.total_variation_loss(image))
+    want = float(np.abs(np.diff(arr.astype(np.float32), axis=1)).sum() + np.abs(np.diff(arr.astype(np.float32), axis=2)).sum())
+    assert got == pytest.approx(want, rel=1e-4, abs=1e-4, nan_ok=True)
+
+
+@given(shapes=st.tuples(*[st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))] * 2),
+       form=st.sampled_from(losses.FORMS))
+def test_content_loss_compares_features_of_one_shape_or_refuses_the_targets(shapes, form):
+    (ob, *orest), (tb, *trest) = shapes
+    out = np.random.default_rng(ob).normal(size=shapes[0]).astype(np.float32)
+    target = np.random.default_rng(tb + 7).normal(size=shapes[1]).astype(np.float32)
+    if orest != trest or (ob != tb and 1 not in (ob, tb)):
+        _refused_naming(losses.LossError, "targets['content'] = ", lambda: losses.content_loss(out, target, form))
+        return
+    diff = np.broadcast_to(out, np.broadcast_shapes(out.shape, target.shape)) - target
+    want = {"mean": np.mean(diff**2), "paper": 0.5 * np.sum(diff**2), "relative": np.sum(diff**2) / (np.sum(target**2) + 1e-12)}[form]
+    assert float(losses.content_loss(out, target, form)) == pytest.approx(want, rel=1e-4)
+
+
+@given(weight=loose_numbers, form=st.sampled_from(losses.FORMS))
+def test_a_style_layer_weight_is_used_as_given_or_refused_by_name(weight, form):
+    rng = np.random.default_rng(3)
+    a = {n: losses.gram_matrix(rng.normal(size=(1, 3, 3, 2)).astype(np.float32)) for n in ("l1", "l2")}
+    b = {n: losses.gram_matrix(rng.normal(size=(1, 3, 3, 2)).astype(np.float32)) for n in ("l1", "l2")}
+    if not (_is_real(weight) and math.isfinite(float(weight)) and weight >= 0):
+        _refused_naming(losses.LossError, "layer_weights", lambda: losses.style_loss(a, b, [weight, 1.0], form))
+        return
+    want = float(weight) * float(losses.style_layer_loss(a["l1"], b["l1"], form)) + float(losses.style_layer_loss(a["l2"], b["l2"], form))
+    with np.errstate(over="ignore"):  # a weight near float32's largest: the loss overflows to inf, as float32 does
+        got = float(losses.style_loss(a, b, [weight, 1.0], form))
+    assert got == pytest.approx(want, rel=1e-5) if want < np.finfo(np.float32).max / 2 else math.isinf(got)
+
+
+# --------------------------------------------------------------------------------------------- optical flow and flicker
+
+
+@given(image_side=st.tuples(st.integers(0, 6), st.integers(1, 6), st.integers(0, 4)), flow_side=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+       batch=st.booleans(), nan=st.sampled_from([None, "image", "flow"]), seed=st.integers(0, 2**16))
+def test_warp_returns_a_warped_image_or_refuses_the_image_or_flow(image_side, flow_side, batch, nan, seed):
+    rng = np.random.default_rng(seed)
+    image = rng.random(image_side, dtype=np.float32)
+    flow_ = rng.normal(0, 2, (*flow_side, 2)).astype(np.float32)
+    if nan == "image" and image.size:
+        image.flat[0] = np.nan
+    if nan == "flow":
+        flow_.flat[-1] = np.nan
+    arg = image[None] if batch else image
+    if 0 in image.shape or (nan == "image" and image.size):
+        _refused_naming(flows.FlowError, "image = ", lambda: flows.warp(arg, flow_))
+        return
+    if image.shape[:2] != flow_side or nan == "flow":
+        _refused_naming(flows.FlowError, "flow = ", lambda: flows.warp(arg, flow_))
+        return
+    warped, inside = flows.warp(arg, flow_)
+    assert warped.shape == image.shape and inside.shape == flow_side and inside.dtype == bool
+    assert warped.min() >= image.min() - 1e-6 and warped.max() <= image.max() + 1e-6  # bilinear: inside the values' range
+    np.testing.assert_allclose(flows.warp(image, np.zeros_like(flow_))[0], image)
+
+
+@given(kind=st.sampled_from(["bool", "0/1 ints", "0/1 floats", "grey", "2", "nan", "short"]), seed=st.integers(0, 2**16))
+def test_a_reliability_mask_is_read_as_given_or_refused(kind, seed):
+    rng = np.random.default_rng(seed)
+    frames = rng.random((2, 8, 8, 3), dtype=np.float32)
+    on = rng.random((2, 8, 8)) > 0.5
+    masks = {"bool": on, "0/1 ints": on.astype(np.int64), "0/1 floats": on.astype(np.float32), "grey": np.where(on, 0.5, 0.0),
+             "2": np.where(on, 2, 0), "nan": np.where(on, np.nan, 0.0), "short": on[:, :4]}[kind]
+    flows_zero = np.zeros((2, 8, 8, 2), np.float32)
+    if kind in ("grey", "2", "nan", "short") and (kind == "short" or on.any()):
+        _refused_naming(temporal.TemporalError, "masks = ", lambda: temporal.warping_error(frames, flows_zero, masks))
+        return
+    want = [float(np.mean(np.square(frames[1] - frames[0])[on[1]])) if on[1].any() else np.nan]
+    np.testing.assert_allclose(temporal.warping_error(frames, flows_zero, masks), want, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------- L-BFGS
+
+
+def _bowl(x):
+    """A quadratic with its minimum at 0.25 in every entry: (loss, parts, gradient)."""
+    return tf.reduce_sum(tf.square(x - 0.25)), {}, 2.0 * (x - 0.25)
+
+
+@pytest.fixture(scope="module")
+def started_engine():
+    """One engine for every generated iteration count, so its iterations are traced once."""
+    engine = lbfgs.LBFGS(_bowl, tf.fill([4], 0.5), 3)
+    engine.start()
+    return engine
+
+
+@given(name=st.sampled_from(["memory", "lower", "upper", "iterations"]), value=loose_numbers)
+def test_an_lbfgs_argument_is_used_as_given_or_refused_by_name(started_engine, name, value):
+    valid = {"memory": lambda v: _is_whole(v) and v >= 1, "iterations": lambda v: _is_whole(v) and v >= 0,
+             "lower": lambda v: _is_real(v) and not math.isnan(v) and v < 1.0,
+             "upper": lambda v: _is_real(v) and not math.isnan(v) and v > 0.0}[name](value)
+    if name == "iterations":
+        make = lambda: started_engine.run(value)  # noqa: E731
+    else:
+        make = lambda: lbfgs.LBFGS(_bowl, tf.fill([4], 0.5), **{"memory": 3, name: value})  # noqa: E731
+    if not valid:
+        bound_too_high = name == "lower" and _is_real(value) and not math.isnan(value)  # then upper is not above it
+        _refused_naming(lbfgs.LBFGSError, "upper = " if bound_too_high else f"{name} = ", make)
+        return
+    out = make()
+    if name == "iterations":
+        assert out["done"] <= value and out["status"] in lbfgs.MESSAGES
+    else:
+        loss, _ = out.start()
+        x = float(np.clip(0.5, out.lower, out.upper))
+        assert loss == pytest.approx(4 * (x - 0.25) ** 2, rel=1e-5)
+
+
+# --------------------------------------------------------------------------------------------- colour
+
+
+@given(style_spread=st.floats(0.01, 0.5), outliers=st.floats(0.0, 0.2), content_mean=st.floats(0.1, 0.9), content_spread=st.floats(0.0, 0.3),
+       seed=st.integers(0, 2**16))
+def test_matched_luminance_stays_in_zero_one(style_spread, outliers, content_mean, content_spread, seed):
+    rng = np.random.default_rng(seed)
+    style = np.clip(rng.normal(0.3, style_spread, (32, 32, 1)), 0, 1) * np.ones(3)
+    style[rng.random((32, 32)) < outliers] = 1.0  # a few bright pixels stretch the style's spread upwards
+    content = np.clip(rng.normal(content_mean, content_spread, (32, 32, 1)), 0, 1) * np.ones(3)
+    out = colour.match_luminance(style.astype(np.float32), content.astype(np.float32)).numpy()
+    assert out.shape == (1, 32, 32, 3) and out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_matched_luminance_is_clipped_where_the_matched_values_pass_one():
+    """A dark style with 5 % white pixels matched to a bright content: unclipped, the white pixels would land near 1.45."""
+    style = np.full((40, 40, 3), 0.1, np.float32)
+    style[:2] = 1.0
+    content = np.clip(np.random.default_rng(0).normal(0.8, 0.15, (40, 40, 1)), 0, 1).astype(np.float32) * np.ones(3, np.float32)
+    out = colour.match_luminance(style, content).numpy()
+    assert out.max() == pytest.approx(1.0) and out[0, :2].min() == pytest.approx(1.0)

@@ -90,3 +90,60 @@ def test_ruder_initialisation_lowers_flicker_against_independent_frames(clip):
     e_ruder = temporal.warping_error(ruder, flows, masks).mean()
     assert e_ruder < 0.7 * e_independent, (e_ruder, e_independent)
     assert np.abs(ruder[0] - independent[0]).max() < 1e-6, "the first frame has no previous one: the same either way"
+
+
+# ------------------------------------------------------------------------ refusals: the argument by name, the value, why, what to do
+
+
+def _refused(name: str, call, *also: str) -> str:
+    """`call` raises TemporalError (a VideoError and a ValueError) whose message starts 'NAME = ' and holds each of `also`."""
+    with pytest.raises(temporal.TemporalError) as info:
+        call()
+    message = str(info.value)
+    assert message.startswith(f"{name} = ") and "; " in message, message
+    for text in also:
+        assert text in message, (text, message)
+    return message
+
+
+def test_flows_and_masks_must_describe_the_clip():
+    frames, flows, masks = _still(3, 16)
+    _refused("flows", lambda: temporal.warping_error(frames, flows[:2], masks), "shape [2, 16, 16, 2] for 3 frames of 16x16 px")
+    _refused("flows", lambda: temporal.warping_error(frames, flows[..., 0], masks), "rank 3, not 4")
+    bad = flows.copy()
+    bad[1, 0, 0, 0] = np.nan
+    _refused("flows", lambda: temporal.warping_error(frames, bad, masks), "NaN")
+    _refused("masks", lambda: temporal.warping_error(frames, flows, masks[:, :8]), "shape [3, 8, 16], not [3, 16, 16]")
+    _refused("masks", lambda: temporal.warping_error(frames, flows, np.full(masks.shape, 0.5)), "numbers other than 0 and 1", "masks > 0.5")
+    np.testing.assert_array_equal(temporal.warping_error(frames, flows, masks.astype(np.uint8)), 0.0)  # 0/1 numbers are read as False/True
+    _refused("masks", lambda: temporal.blend_with_previous(frames, flows, masks[0]), "shape [16, 16], not [3, 16, 16]")
+    with pytest.raises(video.VideoError, match="divide 0-255 values by 255"):
+        temporal.warping_error(frames * 255, flows, masks)
+
+
+def test_blend_and_the_temporal_loss_refuse_bad_settings():
+    frames, flows, masks = _still(3, 16)
+    for alpha in (1.0, -0.1, True, float("nan")):
+        _refused("alpha", lambda alpha=alpha: temporal.blend_with_previous(frames, flows, masks, alpha), "1 would freeze the first one")
+    _refused("alpha", lambda: temporal.blend_with_previous(frames, flows, masks, "0.5"), "pass the number itself: alpha=0.5")
+    _refused("weight", lambda: temporal.temporal_loss(frames[0], masks[0], weight=-1.0), "must be >= 0", "TEMPORAL_WEIGHT")
+    _refused("mask", lambda: temporal.temporal_loss(frames[0], masks[0, :8]), "not [16, 16]")
+    with pytest.raises(video.VideoError, match="target"):
+        temporal.temporal_loss(frames[0, ..., :2], masks[0])
+    _refused("fallback", lambda: temporal.warped_previous(frames[0], flows[1], masks[1], frames[0, :8]), "16x8 px, previous is 16x16")
+    _refused("mask", lambda: temporal.warped_previous(frames[0], flows[1], np.full((16, 16), 2), frames[1]), "numbers other than 0 and 1")
+    _refused("stylize", lambda: temporal.stylize_frames("hub", frames), "not callable")
+    _refused("progress", lambda: temporal.stylize_frames(lambda x: x, frames, progress="no"), "not True or False")
+
+
+def test_stylize_optimizer_refuses_before_the_first_frame_is_optimised():
+    frames, flows, masks = _still(2, 32)
+    style = frames[0]
+    calls = []
+    for kwargs, name, text in [({"steps": 0}, "steps", "must be >= 1"), ({"steps": 2.0}, "steps", "steps=2"),
+                               ({"temporal_weight": "1e10"}, "temporal_weight", "pass the number itself"),
+                               ({"temporal": "yes"}, "temporal", "not True or False"), ({"histories": {}}, "histories", "not a list")]:
+        _refused(name, lambda kwargs=kwargs: temporal.stylize_optimizer(frames, style, flows, masks, progress=False, callback=calls.append, **kwargs),
+                 text)
+    _refused("flows", lambda: temporal.stylize_optimizer(frames, style, flows[:1], masks, progress=False), "for 2 frames")
+    assert calls == []
