@@ -186,6 +186,14 @@ def test_exercise_check_accepts_the_reference_and_rejects_a_wrong_answer(capsys)
     assert "✓" in out and "✗" in out
     assert "constant factor" not in out and "on every input yours is" not in out  # its error is no constant factor
 
+    def without_cumulative_sums(a, b, bins=64):  # the likeliest mistake: histograms compared bin by bin
+        return float(np.mean(np.abs(_own_histograms(a, bins) - _own_histograms(b, bins)).mean(axis=1)))
+
+    assert check_comparison.histogram_distance(without_cumulative_sums) is False
+    assert "take the cumulative sums C(k) first" in capsys.readouterr().out
+    assert check_comparison.histogram_distance(_own_distance) is True
+    assert "cumulative sums" not in capsys.readouterr().out
+
 
 def test_exercise_check_names_a_factor_only_when_it_is_the_same_on_every_input(capsys):
     def doubled(a, b, bins=64):

@@ -33,6 +33,20 @@ def _cases(seed: int = 4):
     ]
 
 
+def _without_cumulative_sums(bins: int) -> list[float]:
+    """The typical mistake's values on _cases(): the mean over R, G, B of (1/B) sum_k |h_x(k) - h_s(k)|, without the cumulative sums."""
+    edges = np.linspace(0, 1, bins + 1)
+    values = []
+    for _, a, b in _cases():
+        per_channel = []
+        for ch in range(3):
+            ha = np.histogram(a[..., ch].ravel(), bins=edges)[0] / a[..., ch].size
+            hb = np.histogram(b[..., ch].ravel(), bins=edges)[0] / b[..., ch].size
+            per_channel.append(np.abs(ha - hb).sum() / bins)
+        values.append(float(np.mean(per_channel)))
+    return values
+
+
 def histogram_distance(fn, bins: int = 64) -> bool:
     """Check fn(image, other, bins) -> float: mean over R, G, B of the earth mover's distance between colour histograms."""
     problems, pairs = [], []
@@ -52,7 +66,11 @@ def histogram_distance(fn, bins: int = 64) -> bool:
         for problem in compare(got_value, want, rtol=1e-4, atol=1e-6):
             problems.append(f"{label}: {problem} (yours {got_value:.6g}, reference {want:.6g})")
     factor = constant_factor(pairs) if problems else None
-    if factor is not None:
+    no_cumsum = _without_cumulative_sums(bins)
+    if problems and len(pairs) == len(no_cumsum) and all(abs(g - w) <= 1e-4 * max(1.0, abs(w)) for (g, _), w in zip(pairs, no_cumsum)):
+        problems.append("these are the values of the histograms compared bin by bin: take the cumulative sums C(k) first "
+                        "(black against white must give a value near 1, the whole intensity range)")
+    elif factor is not None:
         problems.append(f"on every input yours is {factor:.6g} x the reference: check the normalisation (bin width, or a sum "
                         "where the mean over R, G, B belongs)")
     if not problems:
