@@ -390,3 +390,26 @@ def magenta_diagram(offline: bool):
     version = "offline version" if offline else "TF-Hub version"
     ax.set_title(f"Arbitrary style transfer: P predicts a style vector, T applies it ({version})")
     return fig
+
+
+def brightness_correlation(image, reference, shrink: int = 1) -> float:
+    """Pearson correlation of the brightness (luminance) of two [1, H, W, 3] images in [0, 1]; 1 = the same up to contrast.
+
+    With `shrink` > 1 both are first averaged over `shrink` x `shrink` blocks, which keeps only where the light and dark
+    regions are (the layout) and drops finer detail. `image` is resized to `reference`'s size if they differ.
+    """
+    import tensorflow as tf
+
+    image = tf.convert_to_tensor(image, tf.float32)
+    reference = tf.convert_to_tensor(reference, tf.float32)
+    if image.shape[1:3] != reference.shape[1:3]:
+        image = tf.image.resize(image, reference.shape[1:3], antialias=True)
+    weights = tf.constant([0.299, 0.587, 0.114])
+    pair = tf.stack([tf.reduce_sum(image * weights, -1), tf.reduce_sum(reference * weights, -1)], axis=-1)  # [1, H, W, 2]
+    block = max(1, min(int(shrink), *pair.shape[1:3]))
+    if block > 1:
+        pair = tf.nn.avg_pool2d(pair, block, block, "VALID")
+    a, b = (np.ravel(pair[..., k].numpy()).astype(np.float64) for k in (0, 1))
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])

@@ -301,3 +301,20 @@ def test_notebook_centred_gram_is_gram_minus_outer_product_of_means(teaching):
     shifted = x + tf.constant([5.0, 0.0, 0.0, 0.0])
     np.testing.assert_allclose(teaching["centred_gram"](shifted).numpy(), got.numpy(), rtol=1e-4, atol=1e-4)
     assert not np.allclose(losses.gram_matrix(shifted).numpy(), losses.gram_matrix(x).numpy())
+
+
+# ----------------------------------------------------------------------------- the notebook's measures
+def test_brightness_correlation_reads_pixels_and_layout():
+    from helpers import viz
+
+    image = tf.random.stateless_uniform((1, 32, 40, 3), seed=(7, 8))
+    assert viz.brightness_correlation(image, image) == pytest.approx(1.0)
+    assert viz.brightness_correlation(1.0 - image, image) == pytest.approx(-1.0)
+    # fine noise on top of a coarse layout: the pixels disagree, the shrunk layout still agrees
+    layout = tf.image.resize(tf.random.stateless_uniform((1, 4, 5, 3), seed=(9, 10)), (32, 40), method="nearest")
+    noisy = 0.3 * layout + 0.7 * tf.random.stateless_uniform((1, 32, 40, 3), seed=(11, 12))
+    assert viz.brightness_correlation(noisy, layout) < 0.6
+    assert viz.brightness_correlation(noisy, layout, shrink=8) > 0.9
+    # another size is resized to the reference's; a flat image correlates with nothing
+    assert viz.brightness_correlation(tf.image.resize(image, (16, 20)), image) > 0.3
+    assert viz.brightness_correlation(tf.fill((1, 32, 40, 3), 0.5), image) == 0.0
