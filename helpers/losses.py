@@ -22,11 +22,6 @@ from helpers import validate
 FORMS = ("mean", "paper", "relative")
 
 
-#: The public losses run inside tf.function as plain Python: their checks read only static shapes and Python values, and
-#: AutoGraph, left to convert them, would also convert the checks (helpers.validate) and trip over them.
-_plain_python = tf.autograph.experimental.do_not_convert
-
-
 class LossError(validate.ArgumentError):
     """A bad argument to a loss: 'NAME = VALUE: why; what to do'. The checks read only static shapes, dtypes and Python
     values, so they run once when a tf.function is traced and cost nothing per step."""
@@ -51,7 +46,6 @@ def _same_shape(name: str, value, other_name: str, other, first: int = 1) -> Non
                               "pass batches of the same size, or a batch of 1 to compare with every item", LossError)
 
 
-@_plain_python
 def gram_matrix(input_tensor: tf.Tensor, normalize: bool = True) -> tf.Tensor:
     """Gram matrix G_cd = sum_ij F_ijc F_ijd of [B, H, W, C] features -> [B, C, C], divided by H*W if `normalize`.
 
@@ -92,7 +86,6 @@ def _pairs(out_name: str, outputs: dict, target_name: str, targets: dict, rank, 
     return pairs
 
 
-@_plain_python
 def content_loss(outputs, targets, form: str = "mean") -> tf.Tensor:
     """Content loss between feature maps (tensors or {layer: tensor} dicts): mean of squares, or 1/2 sum (F-P)^2 for 'paper'."""
     _check_form(form)
@@ -109,7 +102,6 @@ def content_loss(outputs, targets, form: str = "mean") -> tf.Tensor:
     return tf.add_n(terms) / (len(terms) if form != "paper" else 1.0)
 
 
-@_plain_python
 def style_layer_loss(gram: tf.Tensor, target_gram: tf.Tensor, form: str = "mean") -> tf.Tensor:
     """One layer's style loss E_l between Gram matrices [B, C, C] normalised by locations (see module docstring)."""
     _check_form(form)
@@ -134,7 +126,6 @@ def _gram(name: str, value) -> tf.Tensor:
     return value
 
 
-@_plain_python
 def style_loss(outputs: dict, targets: dict, layer_weights=None, form: str = "mean") -> tf.Tensor:
     """L_style = sum_l w_l E_l over {layer: Gram} dicts; default weights w_l = 1/num_layers."""
     _check_form(form)
@@ -177,7 +168,6 @@ def _same_keys(outputs: dict, targets: dict, out_name: str, target_name: str) ->
                               "compute both with the same model (the same layers)", LossError)
 
 
-@_plain_python
 def high_pass_x_y(image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """Horizontal and vertical neighbour differences of [B, H, W, C]: ([B, H, W-1, C], [B, H-1, W, C])."""
     image = _features("image", image, floating=False)
@@ -186,7 +176,6 @@ def high_pass_x_y(image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return x_var, y_var
 
 
-@_plain_python
 def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
     """Sum of absolute neighbour differences (equals tf.image.total_variation summed over the batch).
 
@@ -202,7 +191,6 @@ def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
 TUTORIAL_WEIGHTS = {"form": "mean", "style_weight": 1e-2, "content_weight": 1e4, "tv_weight": 30.0}
 
 
-@_plain_python
 def style_content_loss(
     outputs: dict,
     style_targets: dict,
@@ -235,7 +223,6 @@ def style_content_loss(
 # --------------------------------------------------------------------------------- spatial control (Gatys et al. 2017)
 
 
-@_plain_python
 def guided_gram_matrix(features: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
     """Guided Gram matrix G_cd = sum_ij m_ij F_ijc F_ijd / sum_ij m_ij of [B, H, W, C] features under a [1|B, H, W, 1] mask -> [B, C, C].
 
@@ -259,7 +246,6 @@ def guided_gram_matrix(features: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
     return tf.math.divide_no_nan(weighted, tf.reduce_sum(m, axis=[1, 2, 3])[:, None, None])
 
 
-@_plain_python
 def guided_style_loss(features: dict, target_grams: dict, masks: dict, layer_weights=None, form: str = "mean") -> tf.Tensor:
     """One region's style loss sum_l w_l * a_l * E_l(guided Gram of F_l under m_l, A_l), with a_l = mean(m_l) its share of the layer.
 
@@ -278,3 +264,12 @@ def guided_style_loss(features: dict, target_grams: dict, masks: dict, layer_wei
         share = tf.reduce_mean(mask)
         terms.append(weights[name] * share * style_layer_loss(gram, target_grams[name], form))
     return tf.add_n(terms)
+
+
+# The public losses run inside tf.function as plain Python: their checks read only static shapes and Python values, and
+# AutoGraph, left to convert them, would also convert the checks (helpers.validate) and trip over them. (Wrapped here
+# rather than decorated, so that mutation testing, which leaves decorated functions alone, still changes them.)
+for _name in ("gram_matrix", "content_loss", "style_layer_loss", "style_loss", "high_pass_x_y", "total_variation_loss",
+              "style_content_loss", "guided_gram_matrix", "guided_style_loss"):
+    globals()[_name] = tf.autograph.experimental.do_not_convert(globals()[_name])
+del _name

@@ -259,3 +259,15 @@ def test_guided_gram_refuses_a_mask_outside_zero_one_or_with_colours():
     _refused("mask", lambda: losses.guided_gram_matrix(x, tf.ones((1, 4, 4, 3))), "3 channels")
     _refused("features", lambda: losses.guided_gram_matrix(x[0], tf.ones((1, 4, 4, 1))), "rank 3, not 4")
     _refused("masks", lambda: losses.guided_style_loss({"a": x}, {"a": tf.zeros((1, 2, 2))}, {"b": tf.ones((1, 4, 4, 1))}), "masks have ['b']")
+
+
+def test_content_loss_averages_its_layers_except_in_the_papers_form():
+    """Two layers: 'mean' and 'relative' average the layers' terms, 'paper' adds them (1/2 sum over every layer)."""
+    f = {"a": _features(1), "b": _features(2, (1, 3, 4, 2))}
+    p = {"a": _features(3), "b": _features(4, (1, 3, 4, 2))}
+    one = {form: [float(losses.content_loss(f[n], p[n], form)) for n in "ab"] for form in losses.FORMS}
+    assert float(losses.content_loss(f, p, "mean")) == pytest.approx(sum(one["mean"]) / 2, rel=1e-6)
+    assert float(losses.content_loss(f, p, "relative")) == pytest.approx(sum(one["relative"]) / 2, rel=1e-6)
+    assert float(losses.content_loss(f, p, "paper")) == pytest.approx(sum(one["paper"]), rel=1e-6)
+    diff = (f["b"] - p["b"]).numpy()
+    assert one["relative"][1] == pytest.approx(np.sum(diff**2) / np.sum(p["b"].numpy() ** 2), rel=1e-5)
