@@ -123,7 +123,8 @@ def test_a_tiny_style_scale_keeps_vggs_minimum_side(monkeypatch, capsys):
     assert "would make style smaller than 32 px" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("value, match", [(100, "at most 2048"), (-1, r"style_scale = -1: must be > 0"), ("big", "style_scale = .big.: a string, not a number")])
+@pytest.mark.parametrize("value, match", [(100, "at most 2048"), (-1, r"style_scale = -1: must be > 0"),
+                                          ("big", "style_scale = .big.: a string, not a number")])
 def test_bad_style_scales(value, match):
     with pytest.raises(optimize.TransferError, match=match):
         optimize.transfer(_image(48, 64, 17), _image(64, 64, 19), style_scale=value, steps=1, **FAST)
