@@ -6,17 +6,12 @@ import numpy as np
 import pytest
 
 from helpers import flow, video
+from tests.refusals import refused
 
 
 def _refused(name: str, call, *also: str) -> str:
-    """`call` raises FlowError (a VideoError and a ValueError) whose message starts 'NAME = ' and holds each of `also`."""
-    with pytest.raises(flow.FlowError) as info:
-        call()
-    message = str(info.value)
-    assert message.startswith(f"{name} = ") and "; " in message, message
-    for text in also:
-        assert text in message, (text, message)
-    return message
+    """`call` raises FlowError naming `name` (see tests/refusals.py)."""
+    return refused(flow.FlowError, name, call, *also)
 
 
 def _frame(seed=0, size=(24, 32)):

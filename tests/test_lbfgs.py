@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import lbfgs
+from tests.refusals import refused
 
 
 def _quadratic(n: int = 120, seed: int = 0):
@@ -149,14 +150,8 @@ def test_bad_settings_fail_clearly():
 
 
 def _refused(name: str, call, *also: str) -> str:
-    """`call` raises LBFGSError whose message starts 'NAME = ' and holds each of `also`."""
-    with pytest.raises(lbfgs.LBFGSError) as info:
-        call()
-    message = str(info.value)
-    assert message.startswith(f"{name} = ") and "; " in message, message
-    for text in also:
-        assert text in message, (text, message)
-    return message
+    """`call` raises LBFGSError naming `name` (see tests/refusals.py)."""
+    return refused(lbfgs.LBFGSError, name, call, *also)
 
 
 def test_every_argument_is_refused_by_name_before_anything_is_traced():

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import losses, vgg
+from tests.refusals import refused
 
 
 def _features(seed=0, shape=(1, 6, 5, 4)):
@@ -171,14 +172,8 @@ def test_guided_style_loss_weights_each_region_by_its_share():
 
 
 def _refused(name: str, call, *also: str) -> str:
-    """`call` raises LossError (a ValueError) whose message starts 'NAME = ' and holds each of `also`."""
-    with pytest.raises(losses.LossError) as info:
-        call()
-    message = str(info.value)
-    assert message.startswith(f"{name} = ") and "; " in message, message
-    for text in also:
-        assert text in message, (text, message)
-    return message
+    """`call` raises LossError naming `name` (see tests/refusals.py)."""
+    return refused(losses.LossError, name, call, *also)
 
 
 def test_gram_matrix_refuses_what_is_not_float_features():

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import flow, images, optimize, temporal, video
+from tests.refusals import refused
 
 
 @pytest.fixture(scope="module")
@@ -96,14 +97,8 @@ def test_ruder_initialisation_lowers_flicker_against_independent_frames(clip):
 
 
 def _refused(name: str, call, *also: str) -> str:
-    """`call` raises TemporalError (a VideoError and a ValueError) whose message starts 'NAME = ' and holds each of `also`."""
-    with pytest.raises(temporal.TemporalError) as info:
-        call()
-    message = str(info.value)
-    assert message.startswith(f"{name} = ") and "; " in message, message
-    for text in also:
-        assert text in message, (text, message)
-    return message
+    """`call` raises TemporalError naming `name` (see tests/refusals.py)."""
+    return refused(temporal.TemporalError, name, call, *also)
 
 
 def test_flows_and_masks_must_describe_the_clip():
