@@ -66,16 +66,18 @@ def test_load_mask_from_a_colour_file_uses_its_grey_value(tmp_path):
     assert values[:12].mean() > 0.95 and values[20:].mean() < 0.05
 
 
-@pytest.mark.parametrize("value", [
-    np.ones((16, 24), bool),
-    np.full((16, 24), 255, np.uint8),
-    np.ones((16, 24, 1), np.float32),
-    np.ones((1, 16, 24, 1), np.float64),
-    np.ones((16, 24), np.int64),
-    tf.ones((1, 16, 24, 1)),
-])
-def test_load_mask_from_arrays(value):
-    mask = masks.load_mask(value, (8, 12))
+# made inside the test, not at collection: a tensor made while pytest collects runs TensorFlow in the collecting process,
+# which mutation testing forks (tests/README.md)
+@pytest.mark.parametrize("make", [
+    lambda: np.ones((16, 24), bool),
+    lambda: np.full((16, 24), 255, np.uint8),
+    lambda: np.ones((16, 24, 1), np.float32),
+    lambda: np.ones((1, 16, 24, 1), np.float64),
+    lambda: np.ones((16, 24), np.int64),
+    lambda: tf.ones((1, 16, 24, 1)),
+], ids=["bool", "uint8", "float32 HW1", "float64 1HW1", "int64", "tensor"])
+def test_load_mask_from_arrays(make):
+    mask = masks.load_mask(make(), (8, 12))
     np.testing.assert_allclose(mask.numpy(), np.ones((1, 8, 12, 1)), atol=1e-6)
 
 
