@@ -142,6 +142,18 @@ def measured(refresh: bool = False) -> dict:
     return _DECISION
 
 
+def cached() -> dict | None:
+    """This machine's precision record if it was measured before (in this process or kept in the cache), else None; never measures."""
+    if _DECISION is not None:
+        return _DECISION
+    try:
+        kept = json.loads(_cache_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    record = kept.get(_machine_key()) if isinstance(kept, dict) else None
+    return record if isinstance(record, dict) and "seconds" in record else None
+
+
 def choose(refresh: bool = False) -> dict:
     """The decision behind "auto": {'choice', 'why', 'seconds', 'side', 'ratio', 'flags', 'source'}; NST_PRECISION overrides it."""
     forced = os.environ.get("NST_PRECISION", "").strip().lower()

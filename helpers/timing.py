@@ -32,6 +32,10 @@ FIXED_SHARE = 0.35
 #: A notebook's work that is not optimiser steps (kernel start, imports, the Hub model, figures) is given in seconds on a
 #: machine whose float32 VGG19 pass at the measuring size took this long; it is scaled by this machine's float32 pass.
 REFERENCE_PASS = 0.40
+#: A notebook without optimiser steps (02 runs no VGG19) is not made to time VGG19: on a machine without a kept precision
+#: record it times `probe_seconds` instead; one float32 VGG19 pass at the measuring size cost about this many probes
+#: (6.9 on a 2-core AMD EPYC: `timing.probe_seconds()` and `precision.measure()` timed in one process).
+PASS_PER_PROBE = 7.0
 
 
 def _record_and_choice(precision: str) -> tuple[dict, str]:
@@ -53,6 +57,22 @@ def fixed_seconds(reference_seconds: float) -> float:
     """`reference_seconds` of work outside the optimiser (see REFERENCE_PASS), scaled to this machine's float32 pass."""
     record, _ = _record_and_choice("float32")
     return float(reference_seconds) * record["seconds"]["float32"] / REFERENCE_PASS
+
+
+def probe_seconds(repeats: int = 3) -> float:
+    """Median seconds of a small float32 convolution stack: this machine's speed without loading VGG19."""
+    import tensorflow as tf
+
+    image = tf.random.stateless_uniform((1, 128, 128, 64), seed=(0, 1))
+    kernel = tf.random.stateless_normal((3, 3, 64, 64), seed=(0, 2), stddev=0.05)
+
+    @tf.function
+    def stack(x):
+        for _ in range(4):
+            x = tf.nn.relu(tf.nn.conv2d(x, kernel, 1, "SAME"))
+        return tf.reduce_sum(x)
+
+    return median_seconds(lambda: stack(image).numpy(), repeats=repeats, warmups=1)
 
 
 def estimate_seconds(steps_at: dict, precision: str = "auto", extra: float = 0.0) -> float:
@@ -78,21 +98,36 @@ class RunClock:
     def __init__(self):
         self.start = time.perf_counter()
         self.estimated: float | None = None
+        self.uses_vgg = True
 
     def _mode(self) -> str:
-        """'full mode, VGG19 in float32' (or smoke, bfloat16): what the time depends on."""
+        """'full mode, VGG19 in float32' (or smoke, bfloat16; just 'full mode' without optimiser steps): what the time depends on."""
         from helpers import config
 
+        mode = f"{'smoke' if config.smoke() else 'full'} mode"
+        if not self.uses_vgg:
+            return mode
         _, chosen = _record_and_choice("auto")
-        return f"{'smoke' if config.smoke() else 'full'} mode, VGG19 in {chosen}"
+        return f"{mode}, VGG19 in {chosen}"
 
     def estimate(self, steps_at: dict | None = None, extra_seconds: float = 0.0, budget_seconds: float = 0.0) -> str:
         """The estimate line: {side px: optimiser steps}, `extra_seconds` of other work (reference seconds) and a time budget."""
         from helpers import precision
 
+        if not steps_at and precision.cached() is None:  # no VGG19 work and no kept record: a small probe, not a VGG19 pass
+            self.uses_vgg = False
+            started = time.perf_counter()
+            pass_seconds = probe_seconds() * PASS_PER_PROBE
+            self.estimated = float(extra_seconds) * pass_seconds / REFERENCE_PASS + float(budget_seconds)
+            return (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; this machine's "
+                    f"speed from a small timed convolution, {time.perf_counter() - started:.1f} s, scaled to the work of this notebook). "
+                    "The last code cell prints the measured time.")
+        self.uses_vgg = bool(steps_at)
         self.estimated = estimate_seconds(steps_at or {}, extra=extra_seconds) + float(budget_seconds)
-        line = (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; one timed "
-                "VGG19 pass scaled to the Parameters cell's sizes and steps). The last code cell prints the measured time.")
+        basis = "one timed VGG19 pass scaled to the Parameters cell's sizes and steps" if steps_at else \
+            "this machine's speed from one timed VGG19 pass, scaled to the work of this notebook"
+        line = (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; {basis}). "
+                "The last code cell prints the measured time.")
         record = precision.measured()
         if "measure_seconds" in record:  # the first notebook on this machine timed that pass now
             line += (f"\n(That VGG19 pass was timed just now, in float32 and in bfloat16, which took {record['measure_seconds']:.0f} s "

@@ -24,6 +24,25 @@ def test_blur_answer_that_calls_prepare_style_fails(capsys):
     assert "calls compare.prepare_style" in capsys.readouterr().out
 
 
+def test_blur_answer_that_calls_avg_pool_fails_and_avg_pool_is_back(capsys):
+    assert check.blur_style(lambda s: tf.nn.avg_pool(s, ksize=3, strides=1, padding="SAME")) is False
+    out = capsys.readouterr().out
+    assert "calls nn.avg_pool" in out and "shifted copies" in out
+    image = tf.ones((1, 4, 4, 3))
+    np.testing.assert_allclose(tf.nn.avg_pool(image, 3, 1, "SAME").numpy(), image.numpy())
+
+
+def test_blur_dividing_by_nine_is_told_to_count_the_neighbours(capsys):
+    def by_nine(style):
+        x = np.asarray(style, np.float64)[0]
+        padded = np.pad(x, ((1, 1), (1, 1), (0, 0)))
+        h, w = x.shape[:2]
+        return (sum(padded[i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9)[None]
+
+    assert check.blur_style(by_nine) is False
+    assert "4 at a corner, 6 on an edge" in capsys.readouterr().out
+
+
 def test_blur_written_out_passes_and_the_helpers_are_back(capsys):
     def by_hand(style):
         x = np.asarray(style, np.float64)[0]

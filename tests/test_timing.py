@@ -36,6 +36,7 @@ def _record(monkeypatch, seconds, choice):
 
     record = {"side": 128, "seconds": seconds, "choice": choice}
     monkeypatch.setattr(precision, "measured", lambda refresh=False: record)
+    monkeypatch.setattr(precision, "cached", lambda: record)
     monkeypatch.setattr(precision, "choose", lambda refresh=False: {"choice": choice, "why": "faked"})
     monkeypatch.delenv("NST_PRECISION", raising=False)
     return record
@@ -68,10 +69,15 @@ def test_the_clock_says_the_estimate_and_the_measured_time_in_one_wording(monkey
     _record(monkeypatch, {"float32": timing.REFERENCE_PASS, "bfloat16": 2.0}, "float32")
     monkeypatch.setenv("NST_SMOKE", "0")
     clock = timing.RunClock()
-    line = clock.estimate({}, extra_seconds=600)
+    line = clock.estimate({128: 0}, extra_seconds=600)
     assert "timed just now" not in line, "a pass read from the cache costs this run nothing"
     assert line.startswith("Estimated time for this notebook on this machine: about 10 min (full mode, VGG19 in float32;")
     assert clock.estimated == pytest.approx(600)
+    no_steps = timing.RunClock()
+    assert no_steps.estimate(extra_seconds=600).startswith(
+        "Estimated time for this notebook on this machine: about 10 min (full mode; this machine's speed from one timed VGG19 pass"), \
+        "a notebook without optimiser steps does not say it depends on VGG19's precision"
+    assert no_steps.finish().endswith("(full mode); estimated at the top: about 10 min.")
     assert "about 40 s" in timing.RunClock().estimate(extra_seconds=41) and "about 5 s" in timing.RunClock().estimate()
     assert timing.RunClock().estimate(budget_seconds=120).startswith("Estimated time for this notebook on this machine: about 2 min"), \
         "a time budget (training seconds) is not scaled"
@@ -83,6 +89,30 @@ def test_the_clock_says_the_estimate_and_the_measured_time_in_one_wording(monkey
     assert "(That VGG19 pass was timed just now, in float32 and in bfloat16, which took 12 s of this run" in timing.RunClock().estimate()
     late = timing.RunClock()
     assert late.finish().startswith("Measured time for this notebook on this machine: 0 s (smoke mode, VGG19 in float32).")
+
+
+def test_a_notebook_without_optimiser_steps_times_a_probe_not_vgg19(monkeypatch):
+    from helpers import precision
+
+    def no_vgg19(refresh=False):
+        raise AssertionError("a notebook that runs no VGG19 must not time VGG19")
+
+    monkeypatch.setattr(precision, "cached", lambda: None)
+    monkeypatch.setattr(precision, "measured", no_vgg19)
+    monkeypatch.setattr(precision, "choose", no_vgg19)
+    monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: timing.REFERENCE_PASS / timing.PASS_PER_PROBE / 2)
+    monkeypatch.setenv("NST_SMOKE", "0")
+    clock = timing.RunClock()
+    line = clock.estimate(extra_seconds=120)
+    assert clock.estimated == pytest.approx(60), "a machine twice as fast as the reference: half the reference seconds"
+    assert line.startswith("Estimated time for this notebook on this machine: about 60 s (full mode; this machine's speed from a small "
+                           "timed convolution"), line
+    assert clock.finish().startswith("Measured time for this notebook on this machine: 0 s (full mode); estimated at the top: about 60 s")
+
+
+def test_the_probe_times_real_work():
+    seconds = timing.probe_seconds(repeats=1)
+    assert 0 < seconds < 30
 
 
 def test_every_notebook_prints_the_estimate_near_its_top_and_the_measured_time_at_its_end():

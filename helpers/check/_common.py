@@ -17,8 +17,8 @@ _HIDDEN: dict = {}
 
 
 @contextlib.contextmanager
-def hidden(module, *names: str):
-    """While a check runs, replace module.<name> for each name by a function that raises HelperHidden.
+def hidden(module, *names: str, why: str = "the course's version is hidden while the check runs"):
+    """While a check runs, replace module.<name> for each name by a function that raises HelperHidden (saying `why`).
 
     Handing in the course's function itself as the answer (``check.x(losses.x)``) is refused the same way by `call`.
     """
@@ -27,7 +27,7 @@ def hidden(module, *names: str):
 
     def fail_for(name):
         def fail(*args, **kwargs):
-            raise HelperHidden(f"calls {short}.{name}; write it yourself (the course's version is hidden while the check runs)")
+            raise HelperHidden(f"calls {short}.{name}; write it yourself ({why})")
 
         return fail
 
