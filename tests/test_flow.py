@@ -87,3 +87,99 @@ def test_consistent_and_clip_flows_refuse_by_name():
     assert flows.shape == (2, 12, 16, 2) and masks[1].all() and not masks[0].any()
     with pytest.raises(video.VideoError, match="divide 0-255 values by 255"):
         flow.clip_flows(frames * 255)
+
+
+# ------------------------------------------------------------------- the arithmetic of the consistency test and of DIS
+
+
+def _consistent_by_hand(backward, forward):
+    """Sundaram et al.'s test for integer flows, written out: sampling at x + w_b is then exact indexing."""
+    height, width = backward.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    tx, ty = xs + backward[..., 0].astype(int), ys + backward[..., 1].astype(int)
+    inside = (tx >= 0) & (tx <= width - 1) & (ty >= 0) & (ty <= height - 1)
+    there = forward[np.clip(ty, 0, height - 1), np.clip(tx, 0, width - 1)]
+    round_trip = np.sum((backward + there) ** 2, -1)
+    bound = 0.01 * (np.sum(backward**2, -1) + np.sum(there**2, -1)) + 0.5
+    return inside & (round_trip <= bound)
+
+
+def test_consistent_is_the_forward_backward_test_written_out():
+    rng = np.random.default_rng(3)
+    backward = rng.integers(-3, 4, (20, 24, 2)).astype(np.float32)
+    # the forward flow undoes the backward one, give or take an error that passes the test at some pixels and not others
+    forward = np.zeros_like(backward)
+    ys, xs = np.mgrid[0:20, 0:24]
+    tx, ty = np.clip(xs + backward[..., 0].astype(int), 0, 23), np.clip(ys + backward[..., 1].astype(int), 0, 19)
+    forward[ty, tx] = -backward
+    forward += rng.choice([0.0, 0.5, 1.0, 2.0], (20, 24, 1)).astype(np.float32)
+    want = _consistent_by_hand(backward, forward)
+    assert 0.2 < want.mean() < 0.8, "the example mixes reliable and unreliable pixels"
+    np.testing.assert_array_equal(flow.consistent(backward, forward), want)
+
+
+def test_consistent_uses_the_papers_bound():
+    zero = np.zeros((16, 16, 2), np.float32)
+    for dx, reliable in ((0.70, True), (0.72, False)):   # at w_b = 0: |w_f|^2 <= 0.01 |w_f|^2 + 0.5, i.e. |w_f| <= 0.7107
+        forward = zero.copy()
+        forward[..., 0] = dx
+        assert flow.consistent(zero, forward).all() == reliable and flow.consistent(zero, forward).any() == reliable, dx
+    backward = zero.copy()
+    backward[..., 0] = 8.0                                # large flows get the relative slack: 0.01 * 2 * 64 + 0.5 = 1.78
+    forward = -backward
+    forward[..., 1] = 1.3                                 # a round trip of 1.3^2 = 1.69 passes, 1.4^2 = 1.96 does not
+    assert flow.consistent(backward, forward)[:, :8].all()
+    forward[..., 1] = 1.4
+    assert not flow.consistent(backward, forward)[:, :8].any()
+    assert not flow.consistent(backward, -backward)[:, 8:].any(), "pointing outside the previous frame is never reliable"
+
+
+def test_warp_repeats_the_edge_outside_and_reads_uint8_as_numbers():
+    image = np.arange(4 * 5, dtype=np.float32).reshape(4, 5, 1)
+    far = np.zeros((4, 5, 2), np.float32)
+    far[..., 0] = 10.0
+    warped, inside = flow.warp(image, far)
+    np.testing.assert_array_equal(warped[..., 0], np.repeat(image[:, -1:, 0], 5, axis=1))   # the last column, repeated
+    assert not inside.any()
+    half = np.zeros((1, 2, 2), np.float32)
+    half[..., 0] = 0.5
+    warped = flow.warp(np.array([[[0], [255]]], np.uint8), half)[0]
+    assert warped.dtype == np.float32 and warped[0, 0, 0] == pytest.approx(127.5)
+
+
+def _texture(size=(48, 64), seed=5):
+    """A smooth random texture DIS can follow."""
+    import cv2
+
+    noise = np.random.default_rng(seed).random((size[0] + 16, size[1] + 16, 3)).astype(np.float32)
+    return cv2.GaussianBlur(noise, (0, 0), 1.5)
+
+
+def test_dis_finds_a_known_shift_whatever_the_frame_type():
+    big = _texture()
+    previous, frame = big[8:56, 8:72], big[8:56, 5:69]   # the scene moved 3 px right: frame[x] = previous[x - 3]
+    estimated = flow.estimate_flow(frame, previous)
+    inner = estimated[8:-8, 8:-8]
+    np.testing.assert_allclose(np.median(inner.reshape(-1, 2), axis=0), [-3.0, 0.0], atol=0.3)
+    as_bytes = flow.estimate_flow((frame * 255).round().astype(np.uint8), (previous * 255).round().astype(np.uint8))
+    assert as_bytes.dtype == np.float32
+    np.testing.assert_allclose(np.median(as_bytes[8:-8, 8:-8].reshape(-1, 2), axis=0), [-3.0, 0.0], atol=0.3)
+    red = np.zeros((16, 16, 3), np.float32)
+    red[..., 0] = 1.0
+    assert flow.estimate_flow(red, red).shape == (16, 16, 2), "16 px, DIS's smallest side, is accepted"
+    np.testing.assert_array_equal(flow._grey(red), np.full((16, 16), 76, np.uint8))   # round(0.299 * 255)
+    np.testing.assert_array_equal(flow._grey(np.ones((2, 2, 3))), np.full((2, 2), 255, np.uint8))
+
+
+def test_clip_flows_estimates_each_frame_against_the_one_before():
+    big = _texture((48, 96))
+    frames = np.stack([big[8:56, 16 - 3 * t : 80 - 3 * t] for t in range(4)])   # 3 px to the right per frame
+    flows, masks = flow.clip_flows(frames)
+    assert flows.dtype == np.float32 and masks.dtype == bool and flows.shape == (4, 48, 64, 2)
+    assert not flows[0].any() and not masks[0].any()
+    for t in range(1, 4):
+        np.testing.assert_allclose(np.median(flows[t, 8:-8, 8:-8].reshape(-1, 2), axis=0), [-3.0, 0.0], atol=0.3)
+        assert masks[t, 8:-8, 8:-8].mean() > 0.8, "where DIS is right, the forward-backward test agrees"
+        assert not masks[t, :, :2].any(), "the columns that came in from the left had no previous pixel"
+    one = flow.clip_flows(frames[:1, :12, :12])   # one frame needs no flow, whatever its size
+    assert one[0].shape == (1, 12, 12, 2) and not one[1].any()
