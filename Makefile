@@ -3,6 +3,7 @@
 #   make test   unit tests + every notebook in smoke mode, float32 and (on a reader's own photos) as where auto picks bfloat16; CI runs make lint, then this
 #   make test-fast  the unit tests only, without executing notebooks (a quick local loop)
 #   make mutate  mutation testing of the modules the notebooks teach (slow; by hand, see tests/README.md)
+#   make site   the course as a static site from make run's executed notebooks, into build/site/ (offline; NST_SMOKE=1: build/smoke/)
 #   make lab    Jupyter Lab on notebooks/
 #   make lint   ruff over helpers, tests, benchmarks, images and the notebooks
 #   make prefetch  download VGG19 weights, the Hub model and the paintings into the cache (online, once)
@@ -13,7 +14,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-fast mutate lab lint clean prefetch bench bench-quick
+.PHONY: setup run site test test-fast mutate lab lint clean prefetch bench bench-quick
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,10 @@ setup: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m helpers.runner
+
+# never executes a notebook: run `make run` first (docs/site.md)
+site: $(STAMP)
+	$(PY) -m helpers.site
 
 # the tests and the notebook runs are mostly single-threaded Python, so they run one worker per core (pytest-xdist)
 test: $(STAMP)

@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from helpers import config, files
+from helpers import config, files, site
 
 NOTEBOOKS_DIR = config.ROOT / "notebooks"
 
@@ -95,6 +95,7 @@ def execute_notebook(path, out_dir=None, smoke: bool | None = None, timeout: int
         env["NST_OUT"] = str(Path(out_dir).resolve())
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    site.add_run_record(nb)  # a last cell asks the kernel where it ran; taken out again below
 
     def cell_started(cell, cell_index):
         if on_cell is not None and cell_index in code_cells:
@@ -120,19 +121,19 @@ def execute_notebook(path, out_dir=None, smoke: bool | None = None, timeout: int
             client.execute(stderr=err)
     finally:
         seconds = time.perf_counter() - start
+        site.take_run_record(nb)
         if out_dir is not None:
             save_outputs(nb, Path(out_dir), path.stem)
     return nb, seconds
 
 
 def save_outputs(nb, out_dir: Path, stem: str) -> None:
-    """Write an executed notebook and its HTML rendering into out_dir/notebooks and out_dir/html."""
+    """Write an executed notebook and its offline HTML rendering (helpers/site.py) into out_dir/notebooks and out_dir/html."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     files.write_atomic(out_dir / "notebooks" / f"{stem}.ipynb", nbformat.writes(nb))
-    html, _ = HTMLExporter().from_notebook_node(nb)
-    files.write_atomic(out_dir / "html" / f"{stem}.html", html)
+    files.write_atomic(out_dir / "html" / f"{stem}.html", site.html_page(nb))
+    site.copy_mathjax(out_dir / "html")
 
 
 def _models_used(log: Path) -> list[str]:
