@@ -183,3 +183,31 @@ def test_clip_flows_estimates_each_frame_against_the_one_before():
         assert not masks[t, :, :2].any(), "the columns that came in from the left had no previous pixel"
     one = flow.clip_flows(frames[:1, :12, :12])   # one frame needs no flow, whatever its size
     assert one[0].shape == (1, 12, 12, 2) and not one[1].any()
+
+
+def test_frames_are_read_in_zero_to_one_with_only_rounding_forgiven():
+    np.testing.assert_array_equal(flow._frame("frame", np.full((2, 2, 3), 255, np.uint8)), np.ones((2, 2, 3), np.float32))
+    assert flow._frame("frame", np.full((2, 2, 3), 51, np.uint8)).dtype == np.float32
+    np.testing.assert_allclose(flow._frame("frame", np.full((2, 2, 3), 51, np.uint8)), 0.2)
+    edge = np.full((2, 2, 3), 1.0 + video.TOLERANCE, np.float32)             # float arithmetic's overshoot: kept, clipped
+    np.testing.assert_array_equal(flow._frame("frame", edge), np.ones((2, 2, 3), np.float32))
+    np.testing.assert_array_equal(flow._frame("frame", -edge + 1.0), np.zeros((2, 2, 3), np.float32))
+    for bad in (1.0 + 3 * video.TOLERANCE, 1.5, -3 * video.TOLERANCE):
+        _refused("frame", lambda bad=bad: flow._frame("frame", np.full((2, 2, 3), bad, np.float32)), "outside [0, 1]")
+    _refused("frame", lambda: flow._frame("frame", np.full((2, 2, 3), 255.0)), "divide 0-255 values by 255")
+    _refused("frame", lambda: flow._frame("frame", np.zeros((2, 2, 1))), "pass an RGB frame")
+    np.testing.assert_array_equal(flow._frame("frame", np.zeros((1, 1, 3))), np.zeros((1, 1, 3)))   # one pixel is a frame
+
+
+def test_grey_weighs_the_channels_as_luma():
+    for channel, level in ((0, 76), (1, 150), (2, 29)):   # round(255 * (0.299, 0.587, 0.114))
+        pure = np.zeros((2, 2, 3), np.float32)
+        pure[..., channel] = 1.0
+        np.testing.assert_array_equal(flow._grey(pure), np.full((2, 2), level, np.uint8))
+
+
+def test_clip_flows_estimates_on_frames_of_dis_smallest_side():
+    big = _texture((16, 40))
+    frames = np.stack([big[8:24, 8:24], big[8:24, 6:22]])
+    flows, masks = flow.clip_flows(frames)
+    assert flows.shape == (2, 16, 16, 2) and masks.shape == (2, 16, 16)
