@@ -90,7 +90,15 @@ def html_page(nb) -> str:
     titled = type(nb)(nb)  # a shallow copy whose metadata carries the title the template puts in <title>
     titled["metadata"] = type(nb.metadata)({**nb.metadata, "title": notebook_title(nb)})
     html, _ = exporter.from_notebook_node(titled)
-    return html
+    return _local_links(html)
+
+
+def _local_links(html: str) -> str:
+    """Links between the course's notebooks point at their HTML copies, and the contents link at the course's README."""
+    from helpers import config
+
+    html = re.sub(r'href="(\d\d_[\w-]+)\.ipynb(#[^"]*)?"', lambda m: f'href="{m[1]}.html{m[2] or ""}"', html)
+    return html.replace('href="../README.md"', f'href="{(config.ROOT / "README.md").as_uri()}"')
 
 
 def run_record() -> dict:
