@@ -980,3 +980,138 @@ def time_per_step(content, style, *, optimizer="adam", steps: int = 5, **kwargs)
     result = transfer(content, style, optimizer=optimizer, steps=steps + 1, progress=False, **kwargs)
     secs = result.history["seconds"]
     return (secs[-1] - secs[1]) / max(1, len(secs) - 2)
+
+
+# ------------------------------------------------------------------------------------- any objective (helpers.terms)
+
+
+class _TermRecorder(_Recorder):
+    """_Recorder whose history has one column per term of an objective, by the term's name."""
+
+    def __init__(self, names, *args):
+        super().__init__(*args)
+        self.names = list(names)
+        self.history = {"step": [], "total": [], **{n: [] for n in self.names}, "seconds": [], "scale": []}
+
+    def record(self, image: tf.Tensor, total, parts, *, advance: bool) -> None:
+        """Note the loss of `image` and each term's value; stop on NaN/Inf; update best image, bar and callback."""
+        total = float(total)
+        values = {k: float(v) for k, v in parts.items()}
+        if not (math.isfinite(total) and all(math.isfinite(v) for v in values.values())):
+            raise _Stop(f"the loss became {total} at step {self.step}")
+        if advance:
+            self.step += 1
+        h = self.history
+        h["step"].append(self.step)
+        h["total"].append(total)
+        for k in self.names:
+            h[k].append(values[k])
+        h["seconds"].append(time.perf_counter() - self.start)
+        h["scale"].append(self.scale)
+        image = tf.identity(image)
+        self.last_good = image
+        if total <= self.best[0]:
+            self.best = (total, image)
+        if self.bar is not None and advance:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{total:.4g}", refresh=False)
+        if self.callback is not None and advance and (self.step % self.callback_every == 0):
+            self.callback(self.step, self.finish(image), dict(total=total, **values))
+
+
+class ObjectiveProblem:
+    """An objective (helpers.terms) at one image size, with StyleTransferProblem's interface for the runners."""
+
+    def __init__(self, objective, extractor, size):
+        self.objective = objective
+        self.extractor = extractor
+        objective.prepare(extractor, size)  # the targets, once, before anything is traced
+        self.loss_and_grads = tf.function(self._loss_and_grads, reduce_retracing=True)
+        self.losses = tf.function(self._losses, reduce_retracing=True)
+
+    def _losses(self, image):
+        """(total, {term name: weighted value}) for an image [1, H, W, 3]."""
+        return self.objective.losses(image, self.extractor)
+
+    def _loss_and_grads(self, image):
+        """(total, parts, d total / d image) for an image [1, H, W, 3]."""
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            total, parts = self._losses(image)
+        grad = tape.gradient(total, image)
+        return total, parts, tf.zeros_like(image) if grad is None else grad  # None when no term depends on the image
+
+
+def minimize(objective, content, *, optimizer: str = "lbfgs", steps: int | None = None, init="content", seed: int = 0,
+             precision: str = "auto", weights="auto", pooling: str = "max", callback: Callable | None = None, callback_every: int = 10,
+             progress: bool | str = True, learning_rate: float = 0.02, beta_1: float = 0.99, beta_2: float = 0.999,
+             epsilon: float | None = None, lbfgs_memory: int | None = None, max_dim: int | None = images.DEFAULT_MAX_DIM) -> TransferResult:
+    """Minimise an objective (helpers.terms.Objective, or a list of terms) over a picture of `content`'s size -> TransferResult.
+
+    Any optimiser of the course ("lbfgs", "lbfgs-scipy", "adam", with transfer's settings and defaults) minimises any
+    objective. `content` sets the size and, with init="content", the start; it is loaded as transfer loads it.
+    result.history has one column per term, by name (total == their sum). VGG19 computes in `precision` and holds
+    exactly the layers the terms need. Ctrl-C returns the best image so far; a NaN/Inf loss the last good one.
+
+    transfer() still does what this does not: several scales (coarse to fine), preserve_color, memory="low" (stripes)
+    and recompute, a replacement `extractor`, blends of several styles by weight, and defaults that follow the VGG19
+    weights in use (random weights get form="relative"; the terms' defaults are the tutorial's).
+    """
+    from helpers import terms  # terms imports this module
+
+    objective = terms.check_objective(objective)
+    _check_hooks(seed=seed, callback=callback, progress=progress, extra_loss=None)
+    optimizer = validate.choice("optimizer", optimizer, OPTIMIZERS, error=TransferError)
+    precision = validate.choice("precision", precision, PRECISIONS, error=TransferError)
+    if isinstance(init, str) and init not in INITS:
+        raise TransferError(f"unknown init {init!r}; use one of {', '.join(INITS)} or an image tensor")
+    steps = _check_count(DEFAULT_STEPS[optimizer] if steps is None else steps, "steps")
+    callback_every = _check_count(callback_every, "callback_every")
+    content = _load(content, "content", _check_max_dim(max_dim))
+    _, height, width, _ = (int(d) for d in content.shape)
+    if optimizer == "adam":
+        if not isinstance(learning_rate, tf.keras.optimizers.schedules.LearningRateSchedule):
+            learning_rate = _check_number(learning_rate, "learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
+        for beta, beta_name in ((beta_1, "beta_1"), (beta_2, "beta_2")):
+            validate.number(beta_name, beta, low=0, high=1, high_open=True, error=TransferError)
+        epsilon = ADAM_EPSILON[objective.form] if epsilon is None else _check_number(epsilon, "epsilon", low=0.0, high=math.inf)
+    memory = default_lbfgs_memory(height * width, 3) if lbfgs_memory is None else _check_count(lbfgs_memory, "lbfgs_memory")
+    start = initial_image(content, init, seed)
+    extractor = objective.extractor(weights, pooling, precision=resolve_precision(precision))
+    settings = {
+        "optimizer": optimizer, "steps": [steps], "init": init if isinstance(init, str) else "image", "seed": seed,
+        "terms": [repr(t) for t in objective.terms], "names": list(objective.names),
+        "style_layers": objective.style_layers, "content_layers": objective.content_layers, "weights_kind": extractor.weights_kind,
+        "pooling": pooling, "size": (height, width), "scales": [max(height, width)], "deepest_layer": extractor.deepest_layer,
+        "precision": extractor.precision,
+    }
+    if optimizer == "adam":
+        settings.update(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+    else:
+        settings.update(lbfgs_memory=memory)
+    if optimizer == "lbfgs":
+        settings.update(lbfgs_line_search=lbfgs.LINE_SEARCH, lbfgs_bounds=lbfgs.BOUND_HANDLING)
+    recorder = _TermRecorder(objective.names, steps, progress, callback, callback_every, _identity, max(height, width))
+    current = start
+    with _quiet_retracing():
+        try:
+            problem = ObjectiveProblem(objective, extractor, (height, width))
+            if optimizer == "adam":
+                final = _run_adam(problem, start, steps, recorder, learning_rate, beta_1, beta_2, epsilon)
+            elif optimizer == "lbfgs-scipy":
+                final = _run_lbfgs(problem, start, steps, recorder, memory)
+            else:
+                final = _run_lbfgs_tf(problem, start, steps, recorder, memory)
+            stopped, message = "finished", ""
+        except KeyboardInterrupt:
+            best, last_good = recorder.best[1], recorder.last_good
+            final = best if best is not None else (last_good if last_good is not None else current)
+            stopped = "interrupted"
+            message = f"Interrupted at step {recorder.step}: returning the best image so far (loss {recorder.best[0]:.4g})."
+        except _Stop as exc:
+            final = recorder.last_good if recorder.last_good is not None else start
+            stopped = "non-finite loss"
+            message = f"Stopped: {exc}. Returning the last image with a finite loss; try smaller weights or learning rate."
+        finally:
+            recorder.close()
+    return _finish(final, stopped, message, recorder, settings, _identity, content)
