@@ -142,3 +142,34 @@ def test_stylize_optimizer_refuses_before_the_first_frame_is_optimised():
                  text)
     _refused("flows", lambda: temporal.stylize_optimizer(frames, style, flows[:1], masks, progress=False), "for 2 frames")
     assert calls == []
+
+
+def test_blending_is_the_recursion_written_out_and_leaves_the_first_frame_alone():
+    rng = np.random.default_rng(4)
+    frames = rng.uniform(0, 1, (4, 6, 8, 3)).astype(np.float32)
+    flows = np.zeros((4, 6, 8, 2), np.float32)
+    flows[..., 0] = 1.0                                       # each pixel takes its right-hand neighbour's previous value
+    masks = np.ones((4, 6, 8), bool)                          # masks[0] says nothing: frame 0 has no previous output
+    masks[2, :3] = False
+    alpha = 0.4
+    want = frames.copy()
+    for t in range(1, 4):
+        warped = np.concatenate([want[t - 1][:, 1:], want[t - 1][:, -1:]], axis=1)   # x + 1, the edge repeated
+        want[t] = np.where(masks[t][..., None], (1 - alpha) * frames[t] + alpha * warped, frames[t])
+    got = temporal.blend_with_previous(frames, flows, masks, alpha)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_array_equal(got[0], frames[0])
+
+
+def test_warped_previous_refuses_by_name_and_fills_unreliable_pixels():
+    previous, fallback = np.zeros((6, 8, 3), np.float32), np.ones((6, 8, 3), np.float32)
+    still, mask = np.zeros((6, 8, 2), np.float32), np.ones((6, 8), bool)
+    mask[:, :4] = False
+    carried = temporal.warped_previous(previous, still, mask, fallback)
+    assert (carried[:, :4] == 1).all() and (carried[:, 4:] == 0).all()
+    with pytest.raises(video.VideoError, match=r"^previous: .*divide 0-255 values by 255"):
+        temporal.warped_previous(previous + 255, still, mask, fallback)
+    with pytest.raises(video.VideoError, match=r"^fallback: .*divide 0-255 values by 255"):
+        temporal.warped_previous(previous, still, mask, fallback * 255)
+    message = refused(temporal.TemporalError, "fallback", lambda: temporal.warped_previous(previous, still, mask, fallback[:5]))
+    assert "8x5 px, previous is 8x6" in message and "the same size as the previous output" in message
