@@ -4,6 +4,8 @@
 #   make test-fast  the unit tests only, without executing notebooks (a quick local loop)
 #   make mutate  mutation testing of the modules the notebooks teach (slow; by hand, see tests/README.md)
 #   make site   the course as a static site from make run's executed notebooks, into build/site/ (offline; NST_SMOKE=1: build/smoke/)
+#   make release  the students' copies of the exercises, without model answers, into build/classroom/release/ (nbgrader; docs/grading.md)
+#   make grade SUBMISSIONS=DIR  autograde handed-in notebooks (smoke mode, TIMEOUT=120 s a cell); build/classroom/grades.csv and .md
 #   make lab    Jupyter Lab on notebooks/
 #   make lint   ruff over helpers, tests, benchmarks, images and the notebooks
 #   make prefetch  download VGG19 weights, the Hub model and the paintings into the cache (online, once)
@@ -14,7 +16,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run site test test-fast mutate lab lint clean prefetch bench bench-quick
+.PHONY: setup run site release grade test test-fast mutate lab lint clean prefetch bench bench-quick
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +34,15 @@ run: $(STAMP)
 # never executes a notebook: run `make run` first (docs/site.md)
 site: $(STAMP)
 	$(PY) -m helpers.site
+
+# the exercises as nbgrader assignments: make release, then make grade SUBMISSIONS=folder (docs/grading.md)
+release: $(STAMP)
+	$(PY) -m helpers.classroom release
+
+TIMEOUT ?= 120
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [TIMEOUT=seconds a cell]"; exit 2; }
+	$(PY) -m helpers.classroom grade "$(SUBMISSIONS)" --timeout $(TIMEOUT)
 
 # the tests and the notebook runs are mostly single-threaded Python, so they run one worker per core (pytest-xdist)
 test: $(STAMP)
