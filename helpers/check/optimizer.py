@@ -7,6 +7,7 @@ While a student's function runs, the course's own total variation (``losses.tota
 from __future__ import annotations
 
 import contextlib
+import io
 
 import numpy as np
 import tensorflow as tf
@@ -40,7 +41,8 @@ def _run_student(fn, steps: int, tv_weight: float | None):
     from helpers import vgg
 
     content, style = _tiny_pair()
-    extractor = vgg.StyleContentModel(weights="random")
+    with _quiet():
+        extractor = vgg.StyleContentModel(weights="random")
     style_targets = extractor(style)["style"]
     content_targets = extractor(content)["content"]
     image = tf.Variable(content)
@@ -59,23 +61,35 @@ def _run_student(fn, steps: int, tv_weight: float | None):
 
 
 @contextlib.contextmanager
+def _quiet():
+    """Keep the notice of the check's own small random-weights VGG19 (no download needed) out of the student's output."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+@contextlib.contextmanager
 def _tv_hidden():
     """Hide the course's and TensorFlow's total variation while a student's function runs."""
     with hidden(losses, "total_variation_loss"), hidden(tf.image, "total_variation"):
         yield
 
 
-def _reference(steps: int, tv_weight: float):
-    """The course's own Adam run (helpers.optimize.transfer with the tutorial recipe) on the same pair."""
+def _reference(steps: int, tv_weight: float, swapped: bool = False):
+    """The course's own Adam run (helpers.optimize.transfer with the tutorial recipe) on the same pair.
+
+    With `swapped`, the style and content weights trade places: the run of the commonest mistake, to name it in the hint.
+    """
     from helpers import optimize
 
     content, style = _tiny_pair()
     seen = {}
-    result = optimize.transfer(
-        content, style, steps=steps, weights="random", progress=False, callback_every=1,
-        callback=lambda step, image, parts: seen.update({step: image.numpy()}),
-        **{**optimize.TUTORIAL_RECIPE, "tv_weight": tv_weight},
-    )
+    weights = {"style_weight": CONTENT_WEIGHT, "content_weight": STYLE_WEIGHT} if swapped else {}
+    with _quiet():
+        result = optimize.transfer(
+            content, style, steps=steps, weights="random", progress=False, callback_every=1,
+            callback=lambda step, image, parts: seen.update({step: image.numpy()}),
+            **{**optimize.TUTORIAL_RECIPE, "tv_weight": tv_weight, **weights},
+        )
     return result, seen
 
 
@@ -97,10 +111,15 @@ def _check_step(name, fn, tv_weight):
         diff = compare(last, ref_images[1], rtol=1e-4, atol=1e-5)
         if diff:
             problems.append("after one step the image differs from the reference: " + diff[0])
-            if tv_weight:
+            _, swapped_images = _reference(1, tv_weight, swapped=True)
+            if not compare(last, swapped_images[1], rtol=1e-4, atol=1e-5):
+                problems.append(f"it matches a step with the two weights swapped: style_weight={STYLE_WEIGHT:g} (beta), "
+                                f"content_weight={CONTENT_WEIGHT:g} (alpha)")
+            elif tv_weight:
                 problems.append(f"is the TV term tv_weight * my_total_variation_loss(image) (tv_weight={tv_weight})?")
             else:
-                problems.append("is the loss style_content_loss(outputs, style_targets, content_targets) with the default weights, and no TV term?")
+                problems.append(f"is the loss style_content_loss(outputs, style_targets, content_targets, style_weight={STYLE_WEIGHT:g}, "
+                                f"content_weight={CONTENT_WEIGHT:g}), with no TV term?")
     want_losses = ref.history["total"][:steps]
     got_losses = [loss for _, loss in found]
     if any(v is None for v in got_losses):
