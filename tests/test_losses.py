@@ -266,3 +266,20 @@ def test_content_loss_averages_its_layers_except_in_the_papers_form():
     assert float(losses.content_loss(f, p, "paper")) == pytest.approx(sum(one["paper"]), rel=1e-6)
     diff = (f["b"] - p["b"]).numpy()
     assert one["relative"][1] == pytest.approx(np.sum(diff**2) / np.sum(p["b"].numpy() ** 2), rel=1e-5)
+
+
+def test_a_batch_of_grams_is_compared_with_one_target_gram_of_any_rank():
+    rng = np.random.default_rng(7)
+    grams = tf.constant(rng.random((2, 4, 4)), tf.float32)
+    target = tf.constant(rng.random((4, 4)), tf.float32)
+    batched = losses.style_layer_loss(grams, target)
+    one_by_one = [losses.style_layer_loss(grams[i], target) for i in range(2)]
+    np.testing.assert_allclose(float(batched), np.mean([float(x) for x in one_by_one]), rtol=1e-6)
+    _refused("target_gram", lambda: losses.style_layer_loss(grams, tf.zeros((5, 5))), "does not match gram's")
+
+
+def test_total_variation_reads_integer_images_as_numbers():
+    image = np.zeros((1, 3, 4, 3), np.int32)
+    image[:, :, 2:] = 10
+    x_var, y_var = losses.high_pass_x_y(image)
+    assert int(tf.reduce_sum(x_var)) == 3 * 3 * 10 and int(tf.reduce_sum(tf.abs(y_var))) == 0
