@@ -241,3 +241,31 @@ def test_a_mask_covering_the_whole_picture_cannot_be_inverted(tmp_path):
     black = _write(tmp_path, "black.png", np.zeros((40, 40), np.uint8))
     with pytest.raises(masks.MaskError, match=r"MASK: covers nothing \(it is black everywhere\)"):
         masks.load_mask(black, (40, 40), name="MASK")
+
+
+def test_composite_mixes_by_the_masks_grey_values():
+    fg, bg = tf.fill((1, 2, 2, 3), 0.2), tf.fill((1, 2, 2, 3), 0.7)
+    mask = tf.constant([[0.0, 0.25], [0.5, 1.0]])[None, ..., None]
+    pasted = masks.composite(fg, bg, mask).numpy()[0, ..., 0]
+    np.testing.assert_allclose(pasted, [[0.7, 0.25 * 0.2 + 0.75 * 0.7], [0.45, 0.2]], atol=1e-6)
+    from_arrays = masks.composite(np.full((1, 2, 2, 3), 0.2), np.full((1, 2, 2, 3), 0.7), np.asarray(mask, np.float64))
+    assert from_arrays.dtype == tf.float32
+
+
+def test_resize_averages_areas_down_and_interpolates_up():
+    mask = np.zeros((1, 4, 4, 1), np.float32)
+    mask[0, 0, 0, 0] = 1.0
+    down = masks.resize(mask, (2, 2)).numpy()[0, ..., 0]
+    np.testing.assert_allclose(down, [[0.25, 0.0], [0.0, 0.0]], atol=1e-6)   # each value: the share of its 2x2 block
+    small = np.array([[1.0, 0.0], [0.0, 0.0]], np.float32)[None, ..., None]
+    up = masks.resize(small, (4, 4)).numpy()[0, ..., 0]
+    np.testing.assert_allclose(up, tf.image.resize(small, (4, 4), method="bilinear").numpy()[0, ..., 0], atol=1e-6)
+    assert 0 < up[1, 1] < 1, "upsampled by interpolation: a soft edge, not blocks"
+    for shape, size in (((1, 8, 2, 1), (4, 4)), ((1, 2, 8, 1), (4, 4))):   # down along one side, up along the other
+        tall = np.random.default_rng(1).random(shape).astype(np.float32)
+        np.testing.assert_allclose(masks.resize(tall, size).numpy(),
+                                   np.clip(tf.image.resize(tall, size, method="bilinear").numpy(), 0, 1), atol=1e-6)
+    for shape in ((1, 4, 8, 1), (1, 8, 4, 1)):   # one side kept, the other shrunk: still area averaging
+        wide = np.random.default_rng(2).random(shape).astype(np.float32)
+        np.testing.assert_allclose(masks.resize(wide, (4, 4)).numpy(), tf.image.resize(wide, (4, 4), method="area").numpy(), atol=1e-6)
+    np.testing.assert_allclose(masks.resize(mask, (4, 4)).numpy(), mask)
