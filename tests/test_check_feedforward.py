@@ -52,6 +52,16 @@ def test_instance_norm_names_the_mistake(wrong, hint, capsys):
     assert hint in _out(capsys)
 
 
+def test_instance_norm_names_a_missing_epsilon_on_a_constant_channel(capsys):
+    def no_epsilon(x):
+        mean, variance = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+        return (x - mean) / tf.sqrt(variance)
+
+    assert check.instance_norm(no_epsilon) is False
+    out = _out(capsys)
+    assert "variance 0" in out and "sqrt(variance + 1e-5)" in out
+
+
 def test_instance_norm_names_the_sample_variance(capsys):
     def sample_variance(x):
         x = np.asarray(x, np.float64)

@@ -64,7 +64,31 @@ def instance_norm(fn) -> bool:
             problems.append("each channel has mean 0 but not variance 1: divide by sqrt(variance + epsilon)")
         elif np.allclose(got.mean(axis=(1, 2, 3)), 0, atol=1e-3) and not np.allclose(got.mean(axis=(1, 2)), 0, atol=1e-3):
             problems.append("the statistics are shared across channels (layer norm): keep one mean and variance per channel")
+    if not problems:
+        problems = _constant_channel_problems(fn, feedforward)
     return report("instance_norm", problems)
+
+
+def _constant_channel_problems(fn, feedforward) -> list[str]:
+    """Problems of fn on features with one constant channel (variance 0), where only the epsilon keeps the result finite."""
+    x = _random_features(1).numpy()
+    x[1, :, :, 2] = 0.5  # image 1, channel 2: the same value everywhere, so its variance is 0
+    x = tf.constant(x)
+    want = feedforward.instance_norm(x).numpy()
+    with hidden(feedforward, "instance_norm", "InstanceNormalization"):
+        got, error = call(fn, x)
+    if error:
+        return [f"on features with a constant channel (variance 0) it {error}"]
+    if got is None:
+        return [_NONE]
+    if np.shape(got) == want.shape:
+        got = np.asarray(got, dtype=np.float64)
+        flat = got[1, :, :, 2]  # the reference gives 0 there: (x - mean) is 0, divided by sqrt(0 + 1e-5)
+        if not np.all(np.isfinite(got)) or not np.allclose(flat, 0, atol=1e-3):
+            return ["a channel whose values are all equal (variance 0) gave NaN, inf or noise instead of 0: add the epsilon "
+                    "1e-5 to the variance before the square root, sqrt(variance + 1e-5), so it never divides by 0 "
+                    "(or by a rounding error)"]
+    return [f"on features with a constant channel (variance 0): {p}" for p in compare(got, want, rtol=1e-3, atol=1e-3)]
 
 
 def style_weights(fn) -> bool:
