@@ -530,7 +530,7 @@ class TrainingPreview:
 
         out = stylize(net, self.photo)
         self.frames.append((int(step), out))
-        label = f"step {step}" + (f", loss {history['loss'][-1]:.3f}" if history and history.get("loss") else " (untrained)")
+        label = f"step {step}" + (f", batch loss {history['loss'][-1]:.3f}" if history and history.get("loss") else " (untrained)")
         fig, axes = plt.subplots(1, 2, figsize=(2 * self.size, self.size))
         images.imshow(self.photo, "photo", ax=axes[0])
         images.imshow(out, label, ax=axes[1])
@@ -589,3 +589,89 @@ def load_network(path) -> TransformNet:
     for variable, value in zip(net.weights, arrays):
         variable.assign(value)
     return net
+
+
+# --- reading a training run into words (notebook 05) ---------------------------------------------------------------
+
+_REGIONS = (("top left", "top", "top right"), ("left", "centre", "right"), ("bottom left", "bottom", "bottom right"))
+
+
+def largest_change_region(before, after) -> tuple[str, np.ndarray]:
+    """Where two [1, H, W, 3] images differ most: (region name on a 3x3 grid such as 'top left', [H, W] mean |after - before|)."""
+    diff = np.mean(np.abs(np.asarray(after, np.float64) - np.asarray(before, np.float64)), axis=-1)[0]
+    rows, cols = np.array_split(np.arange(diff.shape[0]), 3), np.array_split(np.arange(diff.shape[1]), 3)
+    means = np.array([[diff[np.ix_(r, c)].mean() if len(r) and len(c) else -1.0 for c in cols] for r in rows])
+    row, col = np.unravel_index(int(np.argmax(means)), means.shape)
+    return _REGIONS[row][col], diff
+
+
+def _settled_by(values, window: int, share: float = 0.9) -> int | None:
+    """The step by which the moving average had done `share` of its whole fall; None if it did not fall."""
+    values = np.asarray(values, np.float64)
+    if len(values) < window:
+        return None
+    smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+    if not smooth[-1] < smooth[0]:
+        return None
+    return int(np.argmax(smooth <= smooth[0] - share * (smooth[0] - smooth[-1]))) + window
+
+
+def read_training(history: dict, frames: dict, strip_steps: list[int]) -> dict:
+    """Numbers and sentences for a training run: {'window', 'first', 'last', 'per_step', 'lines', 'text', 'look'}.
+
+    `history` is what `train` returns (weighted terms per step), `frames` maps a step to its preview [1, H, W, 3], and
+    `strip_steps` are the steps of the strip. 'lines' is a printout, 'text' sentences read from the numbers with each
+    condition tested, 'look' what to look for in the strip, in the order the terms settled.
+    """
+    keys = ("loss", "style", "content", "tv")
+    window = max(1, len(history["loss"]) // 20)  # the moving-average window of viz.plot_history's bold lines
+    first = {k: float(np.mean(history[k][:window])) for k in keys}
+    last = {k: float(np.mean(history[k][-window:])) for k in keys}
+    pairs = list(zip(strip_steps, strip_steps[1:]))
+    changes = [float(np.mean(np.abs(np.asarray(frames[b]) - np.asarray(frames[a])))) for a, b in pairs]
+    per_step = [c / max(1, b - a) for c, (a, b) in zip(changes, pairs)]
+    lines = [f"mean of each weighted term over the first {window} and the last {window} step(s):"]
+    lines += [f"{'total' if k == 'loss' else k:>9}: {first[k]:.4f} -> {last[k]:.4f}" for k in keys]
+    if pairs:
+        lines.append("mean absolute pixel change between neighbouring strip frames, and per step: " + ", ".join(
+            f"steps {a}->{b}: {c:.3f} ({p:.4f} per step)"
+            for (a, b), c, p in zip(pairs, changes, per_step)))
+
+    def went(key):
+        return f"{'fell' if last[key] < first[key] else 'rose'} from **{first[key]:.3g}** to **{last[key]:.3g}**"
+
+    text = [f"Over the {history['steps']} steps, the weighted style term {went('style')} and the weighted content term "
+            f"{went('content')}."]
+    style_by, content_by = _settled_by(history["style"], window), _settled_by(history["content"], window)
+    look = ("In the strip, frame 0 is the untrained network's output. Follow the frames: when do the photo's shapes "
+            "appear (the content term's work), and when do the style's colours and strokes (the style term's)?")
+    if style_by is not None and content_by is not None:
+        text.append(f"The style term had done nine tenths of its fall by step **{style_by}**, the content term by step "
+                    f"**{content_by}**: " + ("the style term settled first." if style_by < content_by else
+                                              "both settled by the same step." if style_by == content_by else
+                                              "the content term settled first."))
+        if style_by < content_by:
+            look = ("In the strip, frame 0 is the untrained network's output. The style term settled first, so look for "
+                    "the style's colours and strokes in the early frames, then for the photo's outlines growing sharper "
+                    "in the later ones (the content term, still falling).")
+        elif content_by < style_by:
+            look = ("In the strip, frame 0 is the untrained network's output. The content term settled first, so look "
+                    "for the photo's shapes in the early frames, then for the style's colours and strokes taking over in "
+                    "the later ones (the style term, still falling).")
+    elif last["content"] >= first["content"]:
+        text.append("The content term rose: the network gave up some of the photo to paint the style."
+                    if last["content"] > 1.02 * first["content"] else "The content term stayed where it started.")
+    tv_share = last["tv"] / last["loss"] if last["loss"] > 0 else 0.0
+    text.append(f"The TV term is {'under **1%**' if tv_share < 0.01 else f'**{tv_share:.0%}**'} of the total over the "
+                "last window" + (": a small part next to the style and content terms." if tv_share < 0.05 else
+                                 ": a noticeable part, so smoothing shapes the picture too (exercise 4 varies `TV_WEIGHT`)."))
+    if len(per_step) >= 2:
+        rounded = np.round(per_step, 6)
+        trend = ("it fell with every later pair of frames" if np.all(np.diff(rounded) < 0) else
+                 "it was largest at the start, but did not fall with every later pair" if per_step[0] == max(per_step) else
+                 "it was not largest at the start")
+        text.append(f"Per training step, the picture changed by **{per_step[0]:.4f}** per pixel value (on the 0 to 1 "
+                    f"scale) between the first two frames of the strip and by **{per_step[-1]:.4f}** between the last "
+                    f"two: {trend}.")
+    return {"window": window, "first": first, "last": last, "changes": changes, "per_step": per_step, "lines": lines,
+            "text": " ".join(text), "look": look}
