@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+
+import nbformat
 import numpy as np
 import pytest
 
-from helpers import images, runner, video
+from helpers import images, runner, temporal, video
 
 NOTEBOOK = runner.NOTEBOOKS_DIR / "07_video.ipynb"
 
@@ -35,3 +38,12 @@ def test_runs_with_the_readers_own_video(own_video, tmp_path, monkeypatch):
         assert name in written, f"{name} missing from {sorted(written)}"
     clip = video.read_video(out / "07" / "clip.mp4", max_frames=None, max_dim=None)
     assert len(clip) == 8 and clip.fps == pytest.approx(8.0)
+
+
+def test_parameter_values_are_the_helpers_defaults():
+    """The parameters cell shows BLEND and TEMPORAL_WEIGHT as numbers; they must stay the helper's defaults."""
+    cell = next(c for c in nbformat.read(NOTEBOOK, 4).cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    values = {node.targets[0].id: node.value for node in ast.parse(cell.source).body
+              if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    assert ast.literal_eval(values["BLEND"]) == temporal.BLEND
+    assert ast.literal_eval(values["TEMPORAL_WEIGHT"]) == temporal.TEMPORAL_WEIGHT
