@@ -269,3 +269,18 @@ def test_resize_averages_areas_down_and_interpolates_up():
         wide = np.random.default_rng(2).random(shape).astype(np.float32)
         np.testing.assert_allclose(masks.resize(wide, (4, 4)).numpy(), tf.image.resize(wide, (4, 4), method="area").numpy(), atol=1e-6)
     np.testing.assert_allclose(masks.resize(mask, (4, 4)).numpy(), mask)
+
+
+def test_builtin_halves_split_odd_sizes_at_the_pixel_centres_and_names_fold_case():
+    left = masks.builtin("left", (4, 5)).numpy()[0, 0, :, 0]
+    np.testing.assert_array_equal(left, [1, 1, 0, 0, 0])   # centres 0.1, 0.3 | 0.5, 0.7, 0.9: the middle column is right's
+    top = masks.builtin("top", (5, 4)).numpy()[0, :, 0, 0]
+    np.testing.assert_array_equal(top, [1, 1, 0, 0, 0])
+    np.testing.assert_array_equal(masks.builtin("BOTTOM", (5, 4)).numpy()[0, :, 0, 0], [0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(masks.builtin("Right", (4, 5)).numpy()[0, 0, :, 0], [0, 0, 1, 1, 1])
+
+
+def test_layer_masks_accept_a_one_pixel_map_and_any_case_of_the_mode():
+    mask = masks.builtin("left", (16, 16))
+    carried = masks.layer_masks(mask, ["block5_conv1"], mode="SIMPLE")
+    assert tuple(carried["block5_conv1"].shape[1:3]) == (1, 1)
