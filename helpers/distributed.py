@@ -447,5 +447,18 @@ def main(argv=None) -> int:
     return 0
 
 
+def step_seconds(out_dir, worker: int = 0) -> dict[int, float]:
+    """{step: seconds since the run started} from a worker's per-step log; a step trained twice keeps its latest time."""
+    path = Path(out_dir) / f"worker-{worker}.jsonl"
+    if not path.is_file():
+        return {}
+    seconds = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(json.JSONDecodeError, KeyError):  # a line cut short by a killed worker
+            entry = json.loads(line)
+            seconds[int(entry["step"])] = float(entry["seconds"])
+    return dict(sorted(seconds.items()))
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -40,3 +40,12 @@ def test_runs_with_the_readers_own_folder(own_folder, tmp_path, monkeypatch):
     written = {p.name for p in (out / "08" / "folder_pipeline").iterdir()}
     assert len(written) == 5 and not any("cut short" in name for name in written), sorted(written)
     assert (out / "08" / "training_losses.png").is_file()
+
+
+def test_step_seconds_reads_the_log_and_skips_a_cut_line(tmp_path):
+    from helpers import distributed
+
+    (tmp_path / "worker-0.jsonl").write_text('{"step": 1, "loss": 2.0, "seconds": 4.0}\n{"step": 2, "loss": 1.5, "seconds": 5.5}\n'
+                                             '{"step": 2, "loss": 1.4, "seconds": 1.5}\n{"step": 3, "lo', encoding="utf-8")
+    assert distributed.step_seconds(tmp_path) == {1: 4.0, 2: 1.5}
+    assert distributed.step_seconds(tmp_path, worker=1) == {}
