@@ -148,8 +148,18 @@ def test_exercise_checks_accept_right_answers_and_reject_wrong_ones(capsys):
     assert not check.blend(lambda vs, ws: magenta.blend(vs, ws))
     assert "calls magenta.blend" in capsys.readouterr().out
 
-    assert check.blur_style(lambda s: tf.nn.avg_pool(s, 3, 1, "SAME"))
-    zero_padded = lambda s: tf.nn.avg_pool(tf.pad(s, [[0, 0], [1, 1], [1, 1], [0, 0]]), 3, 1, "VALID")  # noqa: E731
-    assert not check.blur_style(zero_padded)
+    def shifted_sum(s, divide_by_count=True):
+        """The 3x3 mean from nine shifted copies (the exercise's way; tf.nn.avg_pool is hidden while the check runs)."""
+        h, w = s.shape[1], s.shape[2]
+        padded = tf.pad(s, [[0, 0], [1, 1], [1, 1], [0, 0]])
+        ones = tf.pad(tf.ones_like(s[..., :1]), [[0, 0], [1, 1], [1, 1], [0, 0]])
+        total = tf.add_n([padded[:, i : i + h, j : j + w] for i in range(3) for j in range(3)])
+        count = tf.add_n([ones[:, i : i + h, j : j + w] for i in range(3) for j in range(3)])
+        return total / count if divide_by_count else total / 9.0
+
+    assert check.blur_style(shifted_sum)
+    assert not check.blur_style(lambda s: shifted_sum(s, divide_by_count=False))
     assert "border" in capsys.readouterr().out
+    assert not check.blur_style(lambda s: tf.nn.avg_pool(s, 3, 1, "SAME"))
+    assert "calls nn.avg_pool" in capsys.readouterr().out
     assert not check.blur_style(lambda s: tf.nn.avg_pool(s, 3, 1, "VALID"))
