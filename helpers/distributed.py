@@ -295,15 +295,20 @@ def run_job(job: dict, strategy: tf.distribute.Strategy | None = None, worker: i
 
 def step_losses(out_dir, worker: int = 0) -> dict[int, float]:
     """{step: loss} from a worker's per-step log; a step trained twice (after a restart) keeps its latest loss."""
+    return _step_log(out_dir, worker, "loss")
+
+
+def _step_log(out_dir, worker: int, field: str, skip=(json.JSONDecodeError,)) -> dict[int, float]:
+    """{step: entry[field]} from a worker's per-step log, sorted; a step logged twice keeps its latest entry."""
     path = Path(out_dir) / f"worker-{worker}.jsonl"
     if not path.is_file():
         return {}
-    losses = {}
+    values = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        with contextlib.suppress(json.JSONDecodeError):  # a line cut short by a killed worker
+        with contextlib.suppress(*skip):  # a line cut short by a killed worker
             entry = json.loads(line)
-            losses[int(entry["step"])] = float(entry["loss"])
-    return dict(sorted(losses.items()))
+            values[int(entry["step"])] = float(entry[field])
+    return dict(sorted(values.items()))
 
 
 def latest_checkpoint_step(out_dir) -> int | None:
@@ -449,15 +454,7 @@ def main(argv=None) -> int:
 
 def step_seconds(out_dir, worker: int = 0) -> dict[int, float]:
     """{step: seconds since the run started} from a worker's per-step log; a step trained twice keeps its latest time."""
-    path = Path(out_dir) / f"worker-{worker}.jsonl"
-    if not path.is_file():
-        return {}
-    seconds = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        with contextlib.suppress(json.JSONDecodeError, KeyError):  # a line cut short by a killed worker
-            entry = json.loads(line)
-            seconds[int(entry["step"])] = float(entry["seconds"])
-    return dict(sorted(seconds.items()))
+    return _step_log(out_dir, worker, "seconds", skip=(json.JSONDecodeError, KeyError))
 
 
 if __name__ == "__main__":

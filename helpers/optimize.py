@@ -346,7 +346,8 @@ class _Recorder:
     """Keeps the history, the best and last good images, the progress bar and the callback."""
 
     def __init__(self, total_steps, progress, callback, callback_every, finish, scale_label):
-        self.history = {k: [] for k in ("step", "total", "style", "content", "tv", "seconds", "scale")}
+        self.names = ("style", "content", "tv")  # the loss parts recorded, one history column each
+        self.history = {"step": [], "total": [], **{n: [] for n in self.names}, "seconds": [], "scale": []}
         self.best = (math.inf, None)
         self.last_good = None
         self.finish = finish  # turns the optimised image into the image the user sees (colour)
@@ -376,9 +377,9 @@ class _Recorder:
         h = self.history
         h["step"].append(self.step)
         h["total"].append(total)
-        for k in ("style", "content", "tv"):
+        for k in self.names:
             h[k].append(values[k])
-        if "extra" in values:
+        if "extra" in values and "extra" not in self.names:
             h.setdefault("extra", []).append(values["extra"])
         h["seconds"].append(time.perf_counter() - self.start)
         h["scale"].append(self.scale)
@@ -992,31 +993,6 @@ class _TermRecorder(_Recorder):
         super().__init__(*args)
         self.names = list(names)
         self.history = {"step": [], "total": [], **{n: [] for n in self.names}, "seconds": [], "scale": []}
-
-    def record(self, image: tf.Tensor, total, parts, *, advance: bool) -> None:
-        """Note the loss of `image` and each term's value; stop on NaN/Inf; update best image, bar and callback."""
-        total = float(total)
-        values = {k: float(v) for k, v in parts.items()}
-        if not (math.isfinite(total) and all(math.isfinite(v) for v in values.values())):
-            raise _Stop(f"the loss became {total} at step {self.step}")
-        if advance:
-            self.step += 1
-        h = self.history
-        h["step"].append(self.step)
-        h["total"].append(total)
-        for k in self.names:
-            h[k].append(values[k])
-        h["seconds"].append(time.perf_counter() - self.start)
-        h["scale"].append(self.scale)
-        image = tf.identity(image)
-        self.last_good = image
-        if total <= self.best[0]:
-            self.best = (total, image)
-        if self.bar is not None and advance:
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{total:.4g}", refresh=False)
-        if self.callback is not None and advance and (self.step % self.callback_every == 0):
-            self.callback(self.step, self.finish(image), dict(total=total, **values))
 
 
 class ObjectiveProblem:
