@@ -123,15 +123,16 @@ class RunClock:
                     f"speed from a small timed convolution, {time.perf_counter() - started:.1f} s, scaled to the work of this notebook). "
                     "The last code cell prints the measured time.")
         self.uses_vgg = bool(steps_at)
-        self.estimated = estimate_seconds(steps_at or {}, extra=extra_seconds) + float(budget_seconds)
+        record = precision.measured()
+        timed_now = float(record.get("measure_seconds", 0.0))  # the first notebook on this machine times that pass now
+        self.estimated = estimate_seconds(steps_at or {}, extra=extra_seconds) + float(budget_seconds) + timed_now
         basis = "one timed VGG19 pass scaled to the Parameters cell's sizes and steps" if steps_at else \
             "this machine's speed from one timed VGG19 pass, scaled to the work of this notebook"
         line = (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; {basis}). "
                 "The last code cell prints the measured time.")
-        record = precision.measured()
-        if "measure_seconds" in record:  # the first notebook on this machine timed that pass now
-            line += (f"\n(That VGG19 pass was timed just now, in float32 and in bfloat16, which took {record['measure_seconds']:.0f} s "
-                     "of this run: once per machine; every later notebook reads it from the course cache.)")
+        if timed_now:
+            line += (f"\n(That VGG19 pass was timed just now, in float32 and in bfloat16, which took {timed_now:.0f} s "
+                     "of this run and is counted in the estimate: once per machine; every later notebook reads it from the course cache.)")
         return line
 
     def finish(self) -> str:
