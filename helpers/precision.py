@@ -112,7 +112,8 @@ def _decide(record: dict) -> dict:
     else:
         hardware = "this CPU reports no native bfloat16 instructions (avx512_bf16, amx_bf16)"
     why = (f"one VGG19 pass at {record['side']} px took {fp32:.3f} s in float32 and {bf16:.3f} s in bfloat16 "
-           f"({ratio:.2f}x); {hardware}")
+           + (f"(bfloat16 {ratio:.2f}x slower)" if ratio > 1 else f"(bfloat16 {1 / ratio:.2f}x faster)"))
+    why += f"; {hardware}"
     record.update(choice=choice, ratio=ratio, why=why)
     return record
 
