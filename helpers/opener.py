@@ -40,6 +40,8 @@ README = config.ROOT / "README.md"
 #: Where the README explains the address; the badges point here until it is set.
 README_ANCHOR = "#open-anywhere"
 BADGE_HEADER = "open online"
+#: The course's own distribution name (pyproject.toml's [project] name).
+DISTRIBUTION = "nst-course"
 #: Lines of requirements.txt that reading and running a notebook does not need: the course's own tooling (tests, lint,
 #: the site, grading) and the Jupyter front end, which a Jupyter that opened the notebook already has.
 TOOLING = frozenset({"pytest", "pytest-xdist", "hypothesis", "ruff", "selenium", "sphinx", "myst-nb", "sphinx-book-theme",
@@ -301,7 +303,7 @@ def install(root) -> list[str]:
         sys.path.insert(0, str(root))
     _see_new_packages()
     after = _distributions()
-    changed = sorted(f"{name} {version}" for name, version in after.items() if before.get(name) != version)
+    changed = sorted(f"{name} {version}" for name, version in after.items() if before.get(name) != version and name != DISTRIBUTION)
     commit, origin = _git(root, "rev-parse", "--short", "HEAD"), _git(root, "config", "--get", "remote.origin.url")
     source = f" (commit {commit}{' of ' + origin if origin else ''})" if commit else ""
     print(f"Installed into this Python ({sys.executable}):")

