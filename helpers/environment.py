@@ -31,7 +31,8 @@ def precision_line(precision: str = "auto") -> str:
         meaning = ("In bfloat16 VGG19 keeps about 3 significant digits, so the losses printed here differ from a float32 machine's "
                    "from the third digit on; cells that show an equivalence compute in float32")
     else:
-        meaning = "The numbers printed here are float32's, as in TensorFlow's own style-transfer tutorial; a machine that chose bfloat16 prints slightly different ones"
+        meaning = ("The numbers printed here are float32's, as in TensorFlow's own style-transfer tutorial; "
+                   "a machine that chose bfloat16 prints slightly different ones")
     return f"VGG19 precision: {choice} ({why}). {meaning}."
 
 
