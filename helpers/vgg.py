@@ -67,10 +67,13 @@ def _download_imagenet(classifier: bool = False) -> Path:
     return Path(path)
 
 
-def load_classifier() -> tf.keras.Model:
+def load_classifier(download: bool = True) -> tf.keras.Model:
     """The full VGG19 with its ImageNet classifier (for the top-5 sanity check); raises OSError when unavailable."""
     cached = config.cache_dir() / "keras" / CLASSIFIER_FILE
     if not cached.exists():
+        if not download:
+            raise OSError(f"the classifier's weights ({CLASSIFIER_FILE}, 548 MB) are not in the cache {cached.parent}; "
+                          "`make prefetch` puts them there (online, once)")
         if config.offline():
             raise OSError("NST_OFFLINE=1 and the VGG19 classifier weights are not in the cache")
         cached = _download_imagenet(classifier=True)

@@ -312,22 +312,25 @@ def time_vs_style(rows, ax=None):
 # --- watching an optimisation or a training run ---------------------------------------------------------------------
 
 
-def live_preview(size: float = 3.0):
-    """A callback for `transfer` that shows the image as it forms (updates one output in a notebook)."""
-    from IPython.display import display
+def live_preview(size: float = 3.0, label: str = "live preview"):
+    """A callback for `transfer` that shows the image as it forms, under a caption '<label>, step N' (updates in place)."""
+    from IPython.display import Markdown, display
 
     from helpers import images
 
-    state = {"handle": None}
+    state = {"handle": None, "caption": None}
 
     def show(step, image, parts):
         pil = images.tensor_to_image(image)
         scale = size * 96 / max(pil.size)
         if scale < 1:
             pil = pil.resize((max(1, round(pil.size[0] * scale)), max(1, round(pil.size[1] * scale))))
+        caption = Markdown(f"*{label}, step {step}* (the image as it forms; it stays at its last step)")
         if state["handle"] is None:
+            state["caption"] = display(caption, display_id=True)
             state["handle"] = display(pil, display_id=True)
         else:
+            state["caption"].update(caption)
             state["handle"].update(pil)
 
     return show

@@ -207,3 +207,14 @@ def test_stripes_have_the_halo_of_the_first_two_blocks():
         vgg.StyleContentModel(weights="random", tile_rows=0)
     with pytest.raises(ValueError, match="recompute and tile_rows do not combine"):
         vgg.StyleContentModel(weights="random", tile_rows=32, recompute=True)
+
+
+def test_the_classifier_check_can_ask_the_cache_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("NST_CACHE", str(tmp_path))
+
+    def no_download(**_):
+        raise AssertionError("download=False must not reach the network")
+
+    monkeypatch.setattr(vgg, "_download_imagenet", no_download)
+    with pytest.raises(OSError, match=r"not in the cache .*make prefetch"):
+        vgg.load_classifier(download=False)
