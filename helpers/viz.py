@@ -221,11 +221,11 @@ def first_layer_filters(kernels: dict, count: int = 32, size: float = 0.55, supt
 # --- comparing methods (helpers.compare) ----------------------------------------------------------------------------
 
 
-def _diff_panel(ax, diff: np.ndarray, title: str):
-    """Draw a difference map with a colour bar."""
+def _diff_panel(ax, diff: np.ndarray, title: str, vmax: float | None = None):
+    """Draw a difference map with a colour bar (from 0 to `vmax`, by default the map's own maximum, at least 0.25)."""
     import matplotlib.pyplot as plt
 
-    shown = ax.imshow(diff, cmap="magma", vmin=0.0, vmax=max(0.25, float(diff.max())))
+    shown = ax.imshow(diff, cmap="magma", vmin=0.0, vmax=vmax if vmax is not None else max(0.25, float(diff.max())))
     ax.set_title(title)
     ax.set_axis_off()
     plt.colorbar(shown, ax=ax, fraction=0.046, pad=0.02, label="mean |Δ| over RGB")
@@ -243,19 +243,22 @@ def comparison_figure(pairs, suptitle: str | None = None, size: float = 2.6):
     names = list(pairs[0][2])
     ncols = 2 + len(names) + 1
     fig, axes = plt.subplots(len(pairs), ncols, figsize=(size * ncols, size * len(pairs)), squeeze=False)
-    for row, (content, style, outputs) in zip(axes, pairs):
+    diffs = []
+    for content, _, outputs in pairs:
+        first = getattr(outputs[names[0]], "image", outputs[names[0]])  # a compare.MethodOutput or an image
+        if len(names) >= 2:
+            second = getattr(outputs[names[1]], "image", outputs[names[1]])
+            diffs.append((compare.difference_map(first, second), f"|{names[0]} − {names[1]}|"))
+        else:
+            diffs.append((compare.difference_map(first, content), f"|{names[0]} − content|"))
+    vmax = max(0.25, *(float(diff.max()) for diff, _ in diffs))   # one colour scale for every row, so rows compare
+    for row, (content, style, outputs), (diff, title) in zip(axes, pairs, diffs):
         images.imshow(content, "content", ax=row[0])
         images.imshow(style, "style (as fed)", ax=row[1])
         for ax, name in zip(row[2:], names):
-            image = getattr(outputs[name], "image", outputs[name])  # a compare.MethodOutput or an image
+            image = getattr(outputs[name], "image", outputs[name])
             images.imshow(image, name, ax=ax)
-        first = getattr(outputs[names[0]], "image", outputs[names[0]])
-        if len(names) >= 2:
-            second = getattr(outputs[names[1]], "image", outputs[names[1]])
-            diff, title = compare.difference_map(first, second), f"|{names[0]} − {names[1]}|"
-        else:
-            diff, title = compare.difference_map(first, content), f"|{names[0]} − content|"
-        _diff_panel(row[-1], diff, f"{title}\nmean {diff.mean():.3f}")
+        _diff_panel(row[-1], diff, f"{title}\nmean {diff.mean():.3f}", vmax=vmax)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()

@@ -113,3 +113,15 @@ def test_loss_curves_and_bar_chart_label_axes():
     assert ax.get_xlabel() == "step" and ax.get_yscale() == "log" and len(ax.lines) == 2
     ax = viz.bar_chart({"x": {"s": 1.0, "t": 2.0}, "y": {"s": 3.0, "t": 4.0}}, "title", "value")
     assert ax.get_title() == "title" and ax.get_ylabel() == "value" and len(ax.patches) == 4
+
+
+def test_the_comparison_figure_puts_every_difference_map_on_one_colour_scale():
+    import tensorflow as tf
+
+    content = tf.zeros([1, 16, 16, 3])
+    faint = {"a": tf.fill([1, 16, 16, 3], 0.1), "b": tf.zeros([1, 16, 16, 3])}
+    strong = {"a": tf.fill([1, 16, 16, 3], 0.9), "b": tf.zeros([1, 16, 16, 3])}
+    fig = viz.comparison_figure([(content, content, faint), (content, content, strong)])
+    maps = [ax.images[0] for ax in fig.axes if ax.images and ax.images[0].get_cmap().name == "magma"]
+    assert len(maps) == 2 and maps[0].get_clim() == maps[1].get_clim() == (0.0, pytest.approx(0.9))
+    plt.close(fig)
