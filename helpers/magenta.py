@@ -207,7 +207,7 @@ class MagentaModel(tf.Module):
             return tf.concat([self.predict_style(style[i : i + 1], None) for i in range(style.shape[0])], 0)
         h, w = int(style.shape[1]), int(style.shape[2])
         if min(h, w) < MIN_STYLE_SIDE:
-            raise MagentaError(f"style image is {h}x{w} px; the style predictor needs at least {MIN_STYLE_SIDE} px on each side")
+            raise MagentaError(f"style image is {w} x {h} px (width x height); the style predictor needs at least {MIN_STYLE_SIDE} px on each side")
         return self.predict_core(style)
 
     def transfer(self, content, style_vector_) -> tf.Tensor:
@@ -216,7 +216,7 @@ class MagentaModel(tf.Module):
         vector = style_vector(style_vector_)
         h, w = int(content.shape[1]), int(content.shape[2])
         if min(h, w) < MIN_CONTENT_SIDE:
-            raise MagentaError(f"content image is {h}x{w} px; the transformer needs at least {MIN_CONTENT_SIDE} px on each side")
+            raise MagentaError(f"content image is {w} x {h} px (width x height); the transformer needs at least {MIN_CONTENT_SIDE} px on each side")
         if content.shape[0] != 1:
             return tf.concat([self.transfer_core(content[i : i + 1], vector) for i in range(content.shape[0])], 0)
         return self.transfer_core(content, vector)
