@@ -82,8 +82,10 @@ def estimate_seconds(steps_at: dict, precision: str = "auto", extra: float = 0.0
 
 def duration(seconds: float) -> str:
     """Seconds in words, rounded as an estimate is: 'about 40 s', 'about 6 min'."""
+    if seconds < 20:  # short runs: to the second, so a 7 s notebook is not 'about 5 s'
+        return f"about {max(1, round(seconds)):.0f} s"
     if seconds < 90:
-        return f"about {max(5, 5 * round(seconds / 5)):.0f} s"
+        return f"about {5 * round(seconds / 5):.0f} s"
     return f"about {seconds / 60:.0f} min"
 
 
