@@ -25,8 +25,14 @@ def precision_line(precision: str = "auto") -> str:
     else:
         decision = precisions.choose()
         choice, why = decision["choice"], decision["why"]
+        if "seconds" in decision and "ratio" in decision:  # a timed choice: the verdict first, the measurement after it
+            ratio, seconds = decision["ratio"], decision["seconds"]
+            verdict = f"bfloat16 was {ratio:.2f}x slower" if ratio > 1 else f"bfloat16 was {1 / ratio:.2f}x faster"
+            hardware = why.split("; ", 1)[1] if "; " in why else ""
+            why = (f"{verdict} in one timed VGG19 pass at {decision['side']} px, {seconds['float32']:.3f} s in float32 against "
+                   f"{seconds['bfloat16']:.3f} s" + (f"; {hardware}" if hardware else ""))
         if decision.get("source"):  # timed in this run, or read from the course cache
-            why += f"; {decision['source']}"
+            why += f". That pass was {decision['source']}"
     if choice == "bfloat16":
         meaning = ("In bfloat16 VGG19 keeps about 3 significant digits, so the losses printed here differ from a float32 machine's "
                    "from the third digit on; cells that show an equivalence compute in float32")

