@@ -5,7 +5,7 @@
         net = feedforward.TransformNet()
         loss = feedforward.PerceptualLoss(style, per_image=True)
     feedforward.train(net, style, loss=loss, batches=distributed.crop_batches(folder, 128, 8), strategy=strategy,
-                      checkpoint_dir="build/08/ckpt", checkpoint_every=10)
+                      checkpoint_dir="build/09/ckpt", checkpoint_every=10)
 
     result = distributed.launch(job, workers=2)   # the same training in two local processes on 127.0.0.1 (TF_CONFIG)
 

@@ -1,6 +1,6 @@
 """A folder of photos through a stylisation model: the plain Python loop, and a tf.data pipeline that keeps the model busy.
 
-    report = stylize_folder(net.infer, "~/Pictures/trip", "build/08/trip", max_dim=256, batch_size=8)
+    report = stylize_folder(net.infer, "~/Pictures/trip", "build/09/trip", max_dim=256, batch_size=8)
     report["written"], report["skipped"], report["images_per_second"]
 
 The pipeline decodes and resizes several files in parallel, groups images *of equal size* into batches and prepares

@@ -417,3 +417,40 @@ def style_distance(features, target_features, statistic: str = "gram", *, mask=N
 for _name in ("target", "loss", "style_distance"):
     globals()[_name] = tf.autograph.experimental.do_not_convert(globals()[_name])
 del _name
+
+
+# ------------------------------------------------------------------------------------------------------------ its cost
+
+
+def step_cost(statistic: str, features_shape, style_shape, *, projections: int | None = None, seed: int = 0, stride: int = 1) -> dict:
+    """What one loss evaluation of `statistic` costs at one layer, counted from the shapes [B, H, W, C] of the output's
+    and the style's features: {'multiply_adds', 'target_bytes' (the prepared target, float32), 'step_bytes' (the
+    largest tensors one evaluation builds beyond the features, float32; mean_cov's C x C algebra in float64)}.
+
+    gram: the C x C Gram matrix (H W C^2 multiply-adds); mean_std: 2C numbers; mean_cov: the covariance and the
+    middle matrix in float64 (H W C^2, plus about 10 C^3 for the eigenvalues); sliced_wasserstein: every pixel on every
+    direction, sorted (H W C P); mrf: the output's patches and the similarity of each to every style patch
+    ((output patches) (style patches) 9C), the matrix that MRF_MAX_BYTES caps. The options are the statistic's own
+    (`seed` is accepted so that a statistic's options can be passed as they are; it changes nothing of the cost).
+    """
+    entry = _statistic(statistic)
+    b, h, w, c = (int(d) for d in features_shape)
+    _, sh, sw, sc = (int(d) for d in style_shape)
+    if sc != c:
+        raise validate.refuse("style_shape", style_shape, f"{sc} channels but the features have {c}", "pass both shapes of one layer",
+                              StatisticError)
+    pixels, style_pixels = b * h * w, sh * sw
+    if entry.name == "gram":
+        return {"multiply_adds": pixels * c * c, "target_bytes": 4 * c * c, "step_bytes": 4 * b * c * c}
+    if entry.name == "mean_std":
+        return {"multiply_adds": 2 * pixels * c, "target_bytes": 4 * 2 * c, "step_bytes": 4 * 2 * b * c}
+    if entry.name == "mean_cov":
+        return {"multiply_adds": pixels * c * c + b * 10 * c**3, "target_bytes": 4 * c + 8 * (2 * c * c + 1), "step_bytes": 8 * 2 * b * c * c}
+    if entry.name == "sliced_wasserstein":
+        p = c if projections is None else int(projections)
+        return {"multiply_adds": pixels * c * p, "target_bytes": 4 * (c * p + p * style_pixels), "step_bytes": 4 * 2 * p * pixels}
+    out_patches = b * max(0, h - PATCH + 1) * max(0, w - PATCH + 1)
+    style_patches = len(range(0, max(0, sh - PATCH + 1), stride)) * len(range(0, max(0, sw - PATCH + 1), stride))
+    size = PATCH * PATCH * c
+    return {"multiply_adds": out_patches * style_patches * size, "target_bytes": 4 * 2 * style_patches * size,
+            "step_bytes": 4 * (out_patches * style_patches + 2 * out_patches * size)}

@@ -2,7 +2,7 @@
 
     clip = read_video("~/Movies/walk.mov", max_frames=48, max_dim=256)   # Clip: frames [T, H, W, 3] in [0, 1], fps
     clip = camera_move(images.load_img("astronaut", 400), frames=24)    # a pan and zoom over a photo, with exact flow
-    write_video("build/07/clip.mp4", clip.frames, clip.fps)
+    write_video("build/08/clip.mp4", clip.frames, clip.fps)
     show(path)                                                            # an HTML5 video in the notebook
 
 Reading and writing go through imageio-ffmpeg, which ships an ffmpeg binary in its wheel (nothing to download).

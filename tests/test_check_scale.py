@@ -1,4 +1,4 @@
-"""Notebook 08's exercise checks accept the model answers and name typical mistakes."""
+"""Notebook 09's exercise checks accept the model answers and name typical mistakes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Notebook 07's exercise checks accept the model answers, name typical mistakes, and refuse the course's own helpers."""
+"""Notebook 08's exercise checks accept the model answers, name typical mistakes, and refuse the course's own helpers."""
 
 from __future__ import annotations
 

@@ -1,51 +1,49 @@
-"""Notebook 08 with a reader's own folder: photos of mixed sizes and formats, one broken file, a name with a space."""
+"""Notebook 08 with a reader's own video: it reads the file, estimates the flow, and writes its clips, curves and maps."""
 
 from __future__ import annotations
 
+import ast
+
+import nbformat
 import numpy as np
 import pytest
-from PIL import Image
 
-from helpers import runner
+from helpers import images, runner, temporal, video
 
-NOTEBOOK = runner.NOTEBOOKS_DIR / "08_folders_and_training_at_scale.ipynb"
+NOTEBOOK = runner.NOTEBOOKS_DIR / "08_video.ipynb"
 
 
 @pytest.fixture()
-def own_folder(tmp_path):
-    """Five photos (two of one size, a portrait, a grey JPEG, an RGBA PNG) and a JPEG cut short."""
-    folder = tmp_path / "trip photos"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for name, size, mode in (("beach 1.jpg", (120, 90), "RGB"), ("beach 2.jpg", (120, 90), "RGB"), ("tower.jpg", (70, 130), "RGB"),
-                             ("old print.jpg", (100, 100), "L"), ("logo.png", (80, 60), "RGBA")):
-        channels = {"RGB": 3, "L": 1, "RGBA": 4}[mode]
-        pixels = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
-        Image.fromarray(pixels[..., 0] if channels == 1 else pixels, mode).save(folder / name)
-    (folder / "cut short.jpg").write_bytes((folder / "beach 1.jpg").read_bytes()[:300])
-    return folder
+def own_video(tmp_path):
+    """A phone-like clip: a photo panned sideways, 100x150 px at 8 frames per second, in a .mov container."""
+    photo = np.asarray(images.load_img("coffee", 200))[0]
+    frames = [photo[20:120, 10 + 3 * t : 160 + 3 * t] for t in range(12)]
+    return video.write_video(tmp_path / "my holiday.mov", frames, fps=8)
 
 
 @pytest.mark.notebook
-def test_runs_with_the_readers_own_folder(own_folder, tmp_path, monkeypatch):
+def test_runs_with_the_readers_own_video(own_video, tmp_path, monkeypatch):
     out = tmp_path / "out"
     monkeypatch.setenv("NST_OUT", str(out))
-    nb, _ = runner.execute_notebook(NOTEBOOK, smoke=True, timeout=600, parameters={"FOLDER": str(own_folder)},
+    nb, _ = runner.execute_notebook(NOTEBOOK, smoke=True, timeout=600, parameters={"VIDEO": str(own_video)},
                                     kernel_log=tmp_path / "k.log")
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("name") == "stdout")
-    assert "6 files in" in text and "skipped cut short.jpg" in text
-    assert "tf.data pipeline: 5 images" in text and "plain loop: 5 images" in text
-    written = {p.name for p in (out / "08" / "folder_pipeline").iterdir()}
-    assert len(written) == 5 and not any("cut short" in name for name in written), sorted(written)
-    assert (out / "08" / "training_losses.png").is_file()
+    assert "my holiday: 8 frames" in text and "exact flow: no" in text
+    assert "no second flow is at hand" in text   # the DIS check needs a flow the loss did not use
+    written = {p.name for p in (out / "08").iterdir()}
+    for name in ("clip.mp4", "stylised_per_frame.mp4", "feedforward_before_after.mp4", "optimizer_before_after.mp4",
+                 "flicker_feedforward.png", "flicker_optimizer.png", "flicker_maps.png"):
+        assert name in written, f"{name} missing from {sorted(written)}"
+    clip = video.read_video(out / "08" / "clip.mp4", max_frames=None, max_dim=None)
+    assert len(clip) == 8 and clip.fps == pytest.approx(8.0)
 
 
-def test_step_seconds_reads_the_log_and_skips_a_cut_line(tmp_path):
-    from helpers import distributed
-
-    (tmp_path / "worker-0.jsonl").write_text('{"step": 1, "loss": 2.0, "seconds": 4.0}\n{"step": 2, "loss": 1.5, "seconds": 5.5}\n'
-                                             '{"step": 2, "loss": 1.4, "seconds": 1.5}\n{"step": 3, "lo', encoding="utf-8")
-    assert distributed.step_seconds(tmp_path) == {1: 4.0, 2: 1.5}
-    assert distributed.step_seconds(tmp_path, worker=1) == {}
+def test_parameter_values_are_the_helpers_defaults():
+    """The parameters cell shows BLEND and TEMPORAL_WEIGHT as numbers; they must stay the helper's defaults."""
+    cell = next(c for c in nbformat.read(NOTEBOOK, 4).cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    values = {node.targets[0].id: node.value for node in ast.parse(cell.source).body
+              if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    assert ast.literal_eval(values["BLEND"]) == temporal.BLEND
+    assert ast.literal_eval(values["TEMPORAL_WEIGHT"]) == temporal.TEMPORAL_WEIGHT

@@ -12,7 +12,7 @@ from helpers import runner
 NOTEBOOKS = runner.notebook_paths()
 IDS = [p.name for p in NOTEBOOKS]
 #: The notebooks whose optimiser or measurements use VGG19 features (they must run on trained ImageNet weights).
-VGG_NOTEBOOKS = ("01", "03", "04", "05", "06", "07", "08")
+VGG_NOTEBOOKS = ("01", "03", "04", "05", "06", "07", "08", "09")
 NAV = re.compile(r"\[Contents\]\(\.\./README\.md(#[^)]*)?\)")
 
 

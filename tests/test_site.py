@@ -42,15 +42,15 @@ def _notebook(*cells):
 
 
 def test_the_title_is_the_first_heading_as_plain_text():
-    nb = _notebook(("code", "x = 1"), "Intro\n\n# 08 · Folders: `tf.data` and [**tf.distribute**](x.ipynb)\n\n## Setup")
-    assert site.notebook_title(nb) == "08 · Folders: tf.data and tf.distribute"
+    nb = _notebook(("code", "x = 1"), "Intro\n\n# 09 · Folders: `tf.data` and [**tf.distribute**](x.ipynb)\n\n## Setup")
+    assert site.notebook_title(nb) == "09 · Folders: tf.data and tf.distribute"
     assert site.notebook_title(_notebook("no heading")) == "Notebook"
 
 
 def test_html_copies_link_to_each_other_not_to_notebook_files():
-    html = site._local_links('<a href="03_hand_built_vgg19_optimizer.ipynb">03</a> <a href="07_video.ipynb#flow">x</a> '
+    html = site._local_links('<a href="03_hand_built_vgg19_optimizer.ipynb">03</a> <a href="08_video.ipynb#flow">x</a> '
                              '<a href="../README.md">Contents</a> <a href="https://example.org/a.ipynb">y</a>')
-    assert 'href="03_hand_built_vgg19_optimizer.html"' in html and 'href="07_video.html#flow"' in html
+    assert 'href="03_hand_built_vgg19_optimizer.html"' in html and 'href="08_video.html#flow"' in html
     assert 'href="file://' in html and html.count("README.md") == 1 and 'href="https://example.org/a.ipynb"' in html
 
 

@@ -7,6 +7,7 @@ from helpers.check.feedforward import *  # noqa: F401,F403
 from helpers.check.optimizer import *  # noqa: F401,F403
 from helpers.check.scale import *  # noqa: F401,F403
 from helpers.check.start import *  # noqa: F401,F403
+from helpers.check.style_statistics import *  # noqa: F401,F403
 from helpers.check.stylization import *  # noqa: F401,F403
 from helpers.check.temporal import *  # noqa: F401,F403
 from helpers.check.theory import *  # noqa: F401,F403

@@ -1,4 +1,4 @@
-"""Exercise checks for notebook 08 (training at scale): which crops a worker trains on, and a replica's share of the loss.
+"""Exercise checks for notebook 09 (training at scale): which crops a worker trains on, and a replica's share of the loss.
 
 What the student's functions take and return (the exercise text in the notebook says the same):
 

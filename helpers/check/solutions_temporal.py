@@ -1,4 +1,4 @@
-"""Model answers to notebook 07's exercises (open this file only after trying)."""
+"""Model answers to notebook 08's exercises (open this file only after trying)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exercise checks for notebook 07 (video): the warping error of one frame, and one blended frame.
+"""Exercise checks for notebook 08 (video): the warping error of one frame, and one blended frame.
 
 What the student's functions take and return (the exercise text in the notebook says the same):
 
