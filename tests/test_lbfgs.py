@@ -118,13 +118,15 @@ def test_a_non_finite_loss_stops_at_the_last_finite_iterate():
     def poisoned(x):
         calls.assign_add(1)
         loss, parts, grad = fn(x)
-        return tf.where(calls > 4, np.float32(np.nan), loss), parts, grad
+        bad = calls > 4
+        return tf.where(bad, np.float32(np.nan), loss), {k: tf.where(bad, np.float32(np.nan), v) for k, v in parts.items()}, grad
 
     engine = lbfgs.LBFGS(poisoned, tf.fill([30], 0.5), 5, line_search="none")
     engine.start()
     out = engine.run(10)
     assert out["status"] == lbfgs.NON_FINITE and out["done"] == 3, out  # start + 3 iterations, the 5th evaluation is NaN
     assert np.isnan(out["bad_total"]) and all(np.isfinite(out["total"]))
+    assert np.isnan(out["bad_parts"]["half"]) and all(np.isfinite(out["parts"]["half"])), "the parts at the bad point are reported"
     assert np.all(np.isfinite(engine.x.numpy()))
     assert engine.run(5)["done"] == 0, "a stopped engine takes no more steps"
 
@@ -207,3 +209,173 @@ def test_the_teaching_two_loop_agrees_with_the_engine():
                           tf.constant(4), tf.constant(gamma, tf.float32))
     got = _teaching_two_loop(g, [(tf.constant(s), tf.constant(y)) for s, y in zip(S, Y)])
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _bowl(centre):
+    """f(x) = 1/2 |x - c|^2: gradient x - c and Hessian I, so every step of the engine can be written down."""
+    c = tf.constant(centre, tf.float32)
+
+    def fn(x):
+        d = x - c
+        return 0.5 * tf.reduce_sum(d * d), {}, d
+
+    return fn
+
+
+def test_the_first_step_has_length_one_and_the_second_is_the_full_quasi_newton_step():
+    """With no memory the step is t = min(1, 1/|g|) along -g; with one pair on f = 1/2 |x - c|^2 the two-loop direction
+    is -g itself (H = I) and the full step t = 1 lands on c. Each step here is accepted at its first try."""
+    x0, c = np.zeros(16, np.float32), np.ones(16, np.float32)  # |g| = 4 at x0
+    engine = lbfgs.LBFGS(_bowl(c), x0, 5, lower=-np.inf, upper=np.inf, line_search="armijo")
+    assert engine.start()[0] == 8.0 and engine.evaluations == 1
+    out = engine.run(1)
+    np.testing.assert_allclose(engine.x.numpy(), 0.25, rtol=0, atol=1e-7)  # x0 - g / |g|: a step of length one
+    assert out["total"] == [4.5] and engine.evaluations == 2
+    engine.run(1)
+    np.testing.assert_allclose(engine.x.numpy(), c, rtol=0, atol=1e-6)
+    assert engine.evaluations == 3
+    # A gradient shorter than one: the first step is the plain gradient step (t = 1, not 1/|g| > 1), here onto c at once.
+    near = np.full(16, 0.125, np.float32)  # |g| = 0.5
+    engine = lbfgs.LBFGS(_bowl(near), x0, 5, lower=-np.inf, upper=np.inf, line_search="armijo")
+    engine.start()
+    engine.run(1)
+    np.testing.assert_allclose(engine.x.numpy(), near, rtol=0, atol=1e-7)
+    assert engine.evaluations == 2, "the unit step was accepted at once: no halving, one evaluation"
+
+
+@pytest.mark.parametrize("x0, accepted", [(1 / 1500, True), (1 / 3000, False)])
+def test_the_armijo_search_halves_the_step_ten_times_at_most(x0, accepted):
+    """f(x) = 1/2 a x^2 in one dimension, first step t0 = 1/|g|: a trial t is accepted when t a < 2 (1 - c1), so with
+    t0 a = 1/x0 the step 1/1500 is accepted on the 11th try (t0 / 2^10) and 1/3000 would need a 12th: the search fails."""
+    assert lbfgs.MAX_BACKTRACKS == 10
+    a = 1e6
+
+    def fn(x):
+        return 0.5 * a * tf.reduce_sum(x * x), {}, a * x
+
+    engine = lbfgs.LBFGS(fn, [x0], 5, lower=-np.inf, upper=np.inf, line_search="armijo")
+    engine.start()
+    out = engine.run(1)
+    assert engine.evaluations == 1 + 11, "start, then the full step and ten halvings"
+    if accepted:
+        assert out["done"] == 1 and out["status"] == lbfgs.RUNNING
+        np.testing.assert_allclose(engine.x.numpy(), [x0 * (1 - 1500 / 1024)], rtol=1e-5)  # x0 - t0 / 2^10 * g
+    else:
+        assert out["done"] == 0 and out["status"] == lbfgs.LINE_SEARCH_FAILED and "ABNORMAL" in out["message"]
+        assert engine.x.numpy()[0] == np.float32(x0), "a failed search leaves x where it was"
+
+
+@pytest.mark.parametrize("far", [False, True])
+def test_a_direction_that_is_not_downhill_is_replaced_by_the_steepest_descent_step(far):
+    """The engine keeps only pairs of positive curvature, so its direction is downhill; float32 rounding can still turn
+    it. Here H_0 = -I is written into the memory: the direction -H g = g points uphill (g'd = |g|^2 > 0, below one when
+    |g| = 0.5), so the engine forgets its memory and takes the first step of an empty memory, -g with t = min(1, 1/|g|)."""
+    x0 = np.zeros(16, np.float32)
+    c = np.full(16, 1.0 if far else 0.125, np.float32)  # |g| = 4 or 0.5
+    engine = lbfgs.LBFGS(_bowl(c), x0, 5, lower=-np.inf, upper=np.inf, line_search="armijo")
+    engine.start()
+    engine._gamma.assign(-1.0)
+    out = engine.run(1)
+    assert out["done"] == 1 and out["status"] == lbfgs.RUNNING, out
+    np.testing.assert_allclose(engine.x.numpy(), c / 4 if far else c, rtol=0, atol=1e-7)
+    assert engine.evaluations == 2
+
+
+@pytest.mark.parametrize("line_search", lbfgs.LINE_SEARCHES)
+def test_a_trial_step_that_raises_the_loss_is_halved_by_armijo_and_taken_by_none(line_search):
+    """Armijo's test asks the loss to fall by c1 * t * |g'd|, not only not to rise by that much: on f = a x^2 / 2 with
+    t a = 2.0001 the unit step lands a hair beyond the mirror image of the start (the loss grows by a share 2e-4 of it,
+    less than c1 t |g'd|), so "armijo" halves it once, to t a = 1.00005, next to the minimum; "none" takes it unchecked."""
+    a, x0 = 2.0001, 0.25                                        # g = a x0 = 0.5: the first step is t = 1
+
+    def fn(x):
+        return 0.5 * a * tf.reduce_sum(x * x), {}, a * x
+
+    engine = lbfgs.LBFGS(fn, [x0], 5, lower=-np.inf, upper=np.inf, line_search=line_search)
+    engine.start()
+    assert engine.run(1)["done"] == 1
+    if line_search == "armijo":
+        assert engine.evaluations == 3, "the unit step, refused, then half of it"
+        np.testing.assert_allclose(engine.x.numpy(), [x0 * (1 - 0.5 * a)], rtol=0, atol=1e-7)  # -1.25e-5
+    else:
+        assert engine.evaluations == 2
+        np.testing.assert_allclose(engine.x.numpy(), [x0 * (1 - a)], rtol=1e-6)  # -0.250025: the loss rose
+
+
+def test_a_failed_search_with_a_memory_empties_it_and_retries_from_the_gradient():
+    """A memory whose direction is downhill but far too long (here one pair written in by hand, with curvature 1e-6
+    along the all-ones vector: the step is about 1e6 times too long) fails all 11 tries; the engine then empties its
+    memory, counts a restart, and in the same iteration takes the first step of an empty memory, t = 1/|g| along -g.
+    The next iteration reads only the pair that step made (the old pair stays in its slot but is no longer counted)."""
+    curvature = np.linspace(1.0, 2.0, 16)
+    a, c = tf.constant(curvature, tf.float32), tf.ones([16])
+
+    def fn(x):
+        d = x - c
+        return 0.5 * tf.reduce_sum(a * d * d), {}, a * d
+
+    x0 = np.zeros(16, np.float32)
+    g0 = curvature * (x0 - 1.0)
+    engine = lbfgs.LBFGS(fn, x0, 5, lower=-np.inf, upper=np.inf, line_search="armijo")
+    engine.start()
+    s = np.ones(16, np.float32)
+    engine._S[0].assign(s)
+    engine._Y[0].assign(1e-6 * s)
+    engine._rho[0].assign(1.0 / float(s @ (1e-6 * s)))
+    engine._newest.assign(0)
+    engine._count.assign(1)
+    out = engine.run(1)
+    assert out["done"] == 1 and out["status"] == lbfgs.RUNNING, out
+    assert engine.restarts == 1 and engine.evaluations == 1 + 11 + 1
+    np.testing.assert_allclose(engine.x.numpy(), x0 - g0 / np.linalg.norm(g0), rtol=1e-5, atol=1e-7)
+    out = engine.run(3)
+    assert out["done"] == 3 and engine.restarts == 1 and engine.evaluations == 1 + 11 + 1 + 3, "each step accepted at once"
+    assert out["total"][0] > out["total"][1] > out["total"][2] > 0
+
+
+def test_one_pair_teaches_the_curvature_also_when_the_gradients_are_tiny():
+    """On f = a/2 |x - c|^2 the first pair has y = a s, so H = I / a and the second step lands on c. With c - x0 = 1e-3
+    (|s|^2 = 4e-6 and s'y = a |s|^2: tiny, and still a positive curvature that a threshold relative to y'y keeps)."""
+    a = 0.5
+    c = tf.constant(np.full(16, 1e-3, np.float32))
+
+    def fn(x):
+        d = x - c
+        return 0.5 * a * tf.reduce_sum(d * d), {}, a * d
+
+    engine = lbfgs.LBFGS(fn, np.zeros(16, np.float32), 5, lower=-np.inf, upper=np.inf, line_search="armijo")
+    engine.start()
+    engine.run(1)
+    np.testing.assert_allclose(engine.x.numpy(), 0.5e-3, rtol=1e-5)  # |g| < 1: t = 1, x0 - g = x0 + a (c - x0)
+    engine.run(1)
+    np.testing.assert_allclose(engine.x.numpy(), 1e-3, rtol=1e-5)  # -H g with H = I / a: onto c
+    assert engine.evaluations == 3
+
+
+def test_the_iterates_are_those_of_l_bfgs_written_out_in_numpy():
+    """Eight iterations with a memory of 3 (the ring buffer wraps twice) against the algorithm written out in float64:
+    direction -H g from the newest pairs (H built densely by the BFGS update from gamma I, gamma from the newest pair),
+    first step min(1, 1/|g|), then t = 1, halved until Armijo holds; a pair is kept when s'y > 1e-10 y'y."""
+    fn, a, t = _quadratic(30, seed=4)
+    x = np.full(30, 0.5)
+    engine = lbfgs.LBFGS(fn, x.astype(np.float32), 3, lower=-np.inf, upper=np.inf, line_search="armijo")
+    engine.start()
+
+    def f(x):
+        return 0.5 * (x - t) @ a @ (x - t)
+
+    pairs, gamma = [], 1.0
+    for _ in range(8):
+        g = a @ (x - t)
+        d = -_dense_inverse_hessian(pairs, gamma) @ g if pairs else -gamma * g
+        step = 1.0 if pairs else min(1.0, 1.0 / np.linalg.norm(g))
+        while f(x + step * d) > f(x) + 1e-4 * step * (g @ d):
+            step *= 0.5
+        s = step * d
+        y = a @ s
+        if s @ y > 1e-10 * (y @ y):
+            pairs = (pairs + [(s, y)])[-3:]
+            gamma = (s @ y) / (y @ y)
+        x = x + s
+        engine.run(1)
+        np.testing.assert_allclose(engine.x.numpy(), x, rtol=1e-3, atol=1e-4)

@@ -108,9 +108,17 @@ def test_flows_and_masks_must_describe_the_clip():
     bad = flows.copy()
     bad[1, 0, 0, 0] = np.nan
     _refused("flows", lambda: temporal.warping_error(frames, bad, masks), "NaN")
-    _refused("masks", lambda: temporal.warping_error(frames, flows, masks[:, :8]), "shape [3, 8, 16], not [3, 16, 16]")
+    _refused("masks", lambda: temporal.warping_error(frames, flows, masks[:, :8]), "shape [3, 8, 16], not [3, 16, 16]",
+             "pass one value per pixel (flow.clip_flows makes them)")
     _refused("masks", lambda: temporal.warping_error(frames, flows, np.full(masks.shape, 0.5)), "numbers other than 0 and 1", "masks > 0.5")
     np.testing.assert_array_equal(temporal.warping_error(frames, flows, masks.astype(np.uint8)), 0.0)  # 0/1 numbers are read as False/True
+    np.testing.assert_array_equal(temporal.warping_error(frames, flows, masks.astype(int).tolist()), 0.0)  # as nested lists too
+    _refused("masks", lambda: temporal.warping_error(frames, flows, np.where(masks, np.nan, 0.0)), "values are NaN or infinite")
+    _refused("flows", lambda: temporal.warping_error(frames, flows[0], masks), "rank 3, not 4", "pass [T, H, W, 2]")
+    wide, wide_flows, wide_masks = _still(3, 24)
+    wide = wide[:, :16]                                         # 3 frames, 16 px high and 24 px wide
+    _refused("flows", lambda: temporal.warping_error(wide, wide_flows[:, :16, :16], wide_masks[:, :16]),
+             "shape [3, 16, 16, 2] for 3 frames of 24x16 px", "pass one flow per frame, [3, 16, 24, 2] (flow.clip_flows)")
     _refused("masks", lambda: temporal.blend_with_previous(frames, flows, masks[0]), "shape [16, 16], not [3, 16, 16]")
     with pytest.raises(video.VideoError, match="divide 0-255 values by 255"):
         temporal.warping_error(frames * 255, flows, masks)
@@ -123,7 +131,7 @@ def test_blend_and_the_temporal_loss_refuse_bad_settings():
     _refused("alpha", lambda: temporal.blend_with_previous(frames, flows, masks, "0.5"), "pass the number itself: alpha=0.5")
     _refused("weight", lambda: temporal.temporal_loss(frames[0], masks[0], weight=-1.0), "must be >= 0", "TEMPORAL_WEIGHT")
     _refused("mask", lambda: temporal.temporal_loss(frames[0], masks[0, :8]), "not [16, 16]")
-    with pytest.raises(video.VideoError, match="target"):
+    with pytest.raises(video.VideoError, match=r"^target: "):
         temporal.temporal_loss(frames[0, ..., :2], masks[0])
     _refused("fallback", lambda: temporal.warped_previous(frames[0], flows[1], masks[1], frames[0, :8]), "16x8 px, previous is 16x16")
     _refused("mask", lambda: temporal.warped_previous(frames[0], flows[1], np.full((16, 16), 2), frames[1]), "numbers other than 0 and 1")
@@ -173,3 +181,51 @@ def test_warped_previous_refuses_by_name_and_fills_unreliable_pixels():
         temporal.warped_previous(previous, still, mask, fallback * 255)
     message = refused(temporal.TemporalError, "fallback", lambda: temporal.warped_previous(previous, still, mask, fallback[:5]))
     assert "8x5 px, previous is 8x6" in message and "the same size as the previous output" in message
+
+
+def _shifted(image, dx, dy):
+    """image sampled at (x + dx, y + dy) for whole-pixel dx, dy >= 0, the edge repeated (what flow.warp does there)."""
+    h, w = image.shape[:2]
+    rows = np.minimum(np.arange(h) + dy, h - 1)
+    cols = np.minimum(np.arange(w) + dx, w - 1)
+    return image[rows][:, cols]
+
+
+def test_warping_error_is_the_formula_written_out():
+    """E_t = mean over the reliable pixels (and the 3 channels) of (O_t - warp(O_{t-1}, w_t))^2, one value per frame
+    after the first; NaN where no pixel is reliable."""
+    rng = np.random.default_rng(5)
+    frames = rng.uniform(0, 1, (5, 6, 8, 3)).astype(np.float32)
+    flows = np.zeros((5, 6, 8, 2), np.float32)
+    shifts = [(0, 0), (1, 0), (0, 0), (0, 1), (2, 1)]          # frame t's flow points into frame t - 1 by (dx, dy)
+    for t, (dx, dy) in enumerate(shifts):
+        flows[t, ..., 0], flows[t, ..., 1] = dx, dy
+    masks = rng.uniform(0, 1, (5, 6, 8)) < 0.6
+    masks[0] = False                                            # frame 0 has no previous frame: its mask is not read
+    masks[3] = False                                            # nothing reliable in frame 3
+    want = []
+    for t in range(1, 5):
+        diff = np.square(frames[t] - _shifted(frames[t - 1], *shifts[t]))
+        want.append(diff[masks[t]].sum() / (3 * masks[t].sum()) if masks[t].any() else np.nan)
+    got = temporal.warping_error(frames, flows, masks)
+    assert got.shape == (4,)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert np.isnan(got[2]) and np.isfinite(got[[0, 1, 3]]).all()
+
+
+def test_the_temporal_loss_is_the_formula_written_out():
+    """weight * sum_x c(x) (x_t(x) - warped(x))^2 / D with D = H * W * 3, on a frame that is not square."""
+    rng = np.random.default_rng(6)
+    target = rng.uniform(0, 1, (6, 10, 3)).astype(np.float32)
+    image = rng.uniform(0, 1, (1, 6, 10, 3)).astype(np.float32)
+    mask = rng.uniform(0, 1, (6, 10)) < 0.5
+    want = np.sum(mask[..., None] * np.square(image[0] - target)) / (6 * 10 * 3)
+    assert float(temporal.temporal_loss(target, mask, weight=3.0)(tf.constant(image))) == pytest.approx(3.0 * want, rel=1e-5)
+    by_default = float(temporal.temporal_loss(target, mask)(tf.constant(image)))
+    assert by_default == pytest.approx(temporal.TEMPORAL_WEIGHT * want, rel=1e-5)
+    assert float(temporal.temporal_loss(target, mask, weight=0)(tf.constant(image))) == 0.0
+    loss = temporal.temporal_loss(target, mask.astype(np.float32))  # 0/1 numbers are read as False/True
+    assert float(loss(tf.constant(image))) == pytest.approx(by_default, rel=1e-6)
+    for other in [(1, 10, 6, 3), (1, 6, 9, 3), (1, 5, 10, 3)]:
+        with pytest.raises(ValueError, match=rf"the image is \({other[1]}, {other[2]}\) but the warped previous frame is \(6, 10\); run the"):
+            loss(tf.zeros(other))
