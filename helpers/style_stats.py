@@ -454,3 +454,16 @@ def step_cost(statistic: str, features_shape, style_shape, *, projections: int |
     size = PATCH * PATCH * c
     return {"multiply_adds": out_patches * style_patches * size, "target_bytes": 4 * 2 * style_patches * size,
             "step_bytes": 4 * (out_patches * style_patches + 2 * out_patches * size)}
+
+
+def mrf_matches(features, style_features, *, stride: int = 1) -> np.ndarray:
+    """Where mrf_loss finds each 3x3 patch of `features` [1, H, W, C] its nearest patch of `style_features` [1, Hs, Ws, C]
+    (normalised cross-correlation, style patches every `stride`-th): [H - 2, W - 2, 2] int, the row and column of the
+    matched style patch's top-left corner in the style map."""
+    x, s = _features("features", features), _features("style_features", style_features)
+    prepared = target(s, "mrf", stride=stride)
+    _patch_size("features", x)
+    similarity = tf.nn.conv2d(x[:1], prepared.values["filters"], strides=1, padding="VALID")
+    match = tf.argmax(similarity, axis=-1)[0].numpy()
+    columns = len(range(0, int(s.shape[2]) - PATCH + 1, stride))
+    return np.stack([match // columns * stride, match % columns * stride], axis=-1).astype(int)

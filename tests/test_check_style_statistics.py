@@ -106,3 +106,19 @@ def test_step_cost_of_mrf_grows_with_the_fourth_power_of_the_side():
     assert large / small == pytest.approx((60 / 30) ** 4)
     with pytest.raises(style_stats.StatisticError, match="channels"):
         style_stats.step_cost("gram", [1, 4, 4, 3], [1, 4, 4, 5])
+
+
+def test_sliced_projection_names_a_sort_along_the_wrong_axis(capsys):
+    def project(x, d):
+        return np.tensordot(x.numpy()[0], np.asarray(d), axes=[[-1], [0]])   # [H, W]
+
+    def by_rows(f, t, d):   # each row of the [H, W] map sorted on its own
+        return float(np.mean((np.sort(project(f, d), axis=-1) - np.sort(project(t, d), axis=-1)) ** 2))
+
+    def column(f, t, d):   # [H*W, 1] sorted along its last axis: no sort at all
+        a, b = (tf.reshape(tf.constant(project(x, d)), [-1, 1]) for x in (f, t))
+        return float(tf.reduce_mean((tf.sort(a) - tf.sort(b)) ** 2))
+
+    for wrong in (by_rows, column):
+        assert check.sliced_projection(wrong) is False
+        assert "pixel axis" in capsys.readouterr().out, wrong.__name__

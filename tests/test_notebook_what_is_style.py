@@ -83,3 +83,16 @@ def test_parameters_name_what_the_helpers_know():
     assert set(values["STATISTICS"]) <= set(style_stats.STATISTICS)
     assert set(values["MRF_LAYERS"]) <= set(vgg.STYLE_LAYERS) and values["PROBE_LAYER"] in vgg.STYLE_LAYERS
     assert values["MRF_STRIDE"] >= 1 and values["PROJECTIONS"] >= 1 and 0 < values["ZOOM"] <= 1
+
+
+def test_the_collage_pastes_each_patchs_match():
+    collage = _function(NOTEBOOK, "collage")
+    collage.__globals__.update(style_stats=style_stats, features=lambda image: {"pooled": tf.nn.avg_pool2d(image, 4, 4, "VALID")})
+    painting = tf.random.stateless_uniform([1, 64, 64, 3], seed=(3, 4))
+    # matched with itself, every patch finds itself: the collage is the painting
+    np.testing.assert_allclose(collage(painting, painting, "pooled").numpy(), painting.numpy(), atol=1e-6)
+    # a picture holding one piece of the painting gets that piece back in the same place
+    piece = painting[:, 20:32, 36:48, :]
+    image = tf.pad(piece, [[0, 0], [8, 44], [4, 48], [0, 0]], constant_values=0.5)
+    pasted = collage(image, painting, "pooled").numpy()
+    np.testing.assert_allclose(pasted[0, 12:16, 8:12], painting.numpy()[0, 24:28, 40:44], atol=1e-6)

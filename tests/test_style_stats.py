@@ -340,3 +340,15 @@ def test_mrf_refuses_small_maps_and_large_similarity_matrices(monkeypatch):
     refused(Error, "features", lambda: style_stats.loss(_features(2, (1, 6, 5, 4)), prepared), "similarity matrix", "stride=2")
     monkeypatch.setattr(style_stats, "MRF_MAX_BYTES", 4 * 12 * 12)
     assert np.isfinite(float(style_stats.loss(_features(2, (1, 6, 5, 4)), prepared)))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_mrf_matches_finds_a_copied_patch_where_it_was_copied(stride):
+    style = _features(3, (1, 9, 11, 4))
+    # the output is the style's patch at (4, 6) placed at (1, 2): the match there is (4, 6), whatever the stride keeps
+    out = _features(4, (1, 6, 7, 4))
+    out[0, 1:4, 2:5] = style[0, 4:7, 6:9]
+    where = style_stats.mrf_matches(tf.constant(out), tf.constant(style), stride=stride)
+    assert where.shape == (4, 5, 2)
+    assert tuple(where[1, 2]) == (4, 6)
+    assert np.all(where % stride == 0) and np.all(where[..., 0] <= 6) and np.all(where[..., 1] <= 8)

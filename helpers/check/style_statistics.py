@@ -154,8 +154,12 @@ def sliced_projection(fn) -> bool:
         a = f.numpy().reshape(-1, shape[-1]) @ direction
         b = t.numpy().reshape(-1, shape[-1]) @ direction
         slips = {
-            "unsorted": (np.mean((a - b) ** 2), "you compared the pixels in their places: sort each image's projections first "
-                                                "(the distance between two distributions pairs the smallest with the smallest, ...)"),
+            "unsorted": (np.mean((a - b) ** 2), "you compared the pixels in their places: sort each image's projections along the pixel "
+                                                "axis first (tf.sort sorts along the last axis; of an [H*W, 1] array that sorts nothing: "
+                                                "flatten to [H*W] or pass axis=0). The distance between two distributions pairs the "
+                                                "smallest with the smallest, ..."),
+            "rows": (np.mean((np.sort(a.reshape(shape[1], shape[2]), axis=-1) - np.sort(b.reshape(shape[1], shape[2]), axis=-1)) ** 2),
+                     "you sorted each row of the [H, W] map on its own: sort along the pixel axis, all H*W projections as one list"),
             "reversed": (np.mean((np.sort(a) - np.sort(b)[::-1]) ** 2), "one list is sorted the other way round: sort both ascending"),
             "sum": (np.sum((np.sort(a) - np.sort(b)) ** 2), f"yours is H*W = {a.size} x the reference: take the mean over the pixels, not the sum"),
             "channels": (np.mean((np.sort(f.numpy().reshape(-1)) - np.sort(t.numpy().reshape(-1))) ** 2),
