@@ -205,6 +205,8 @@ class LBFGS:
         free = self._free(x, g)
         gf = g * free
         d = two_loop(gf, self._S, self._Y, self._rho, self._newest, self._count, self._gamma) * free
+        if self._count == 0:  # an empty memory (the start, or a restart): steepest descent, not scaled by an old gamma
+            d = -gf
         slope = tf.tensordot(g, d, 1)
         if not slope < 0.0:  # not a descent direction (the bounds cut it off): forget the memory, go downhill
             self._count.assign(0)

@@ -281,6 +281,18 @@ def test_a_direction_that_is_not_downhill_is_replaced_by_the_steepest_descent_st
     assert engine.evaluations == 2
 
 
+def test_an_empty_memory_steps_along_the_gradient_whatever_gamma_an_earlier_memory_left():
+    """After a restart the memory is empty but gamma keeps the last pair's s'y / y'y; the first step must still be -g
+    with t = min(1, 1/|g|), not -gamma g: here gamma = 4 would overshoot the bowl's centre fourfold and need two halvings."""
+    x0, c = np.zeros(16, np.float32), np.full(16, 0.125, np.float32)   # |g| = 0.5: t = 1, the step lands on c
+    engine = lbfgs.LBFGS(_bowl(c), x0, 5, lower=-np.inf, upper=np.inf, line_search="armijo")
+    engine.start()
+    engine._gamma.assign(4.0)   # as a restart after a failed search leaves it
+    assert engine.run(1)["done"] == 1
+    np.testing.assert_allclose(engine.x.numpy(), c, rtol=0, atol=1e-7)
+    assert engine.evaluations == 2, "the start and one accepted step, no halving"
+
+
 @pytest.mark.parametrize("line_search", lbfgs.LINE_SEARCHES)
 def test_a_trial_step_that_raises_the_loss_is_halved_by_armijo_and_taken_by_none(line_search):
     """Armijo's test asks the loss to fall by c1 * t * |g'd|, not only not to rise by that much: on f = a x^2 / 2 with
