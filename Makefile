@@ -67,6 +67,7 @@ prefetch: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/style_statistics.py --results benchmarks/RESULTS.md
 
 bench-quick: $(STAMP)
 	$(PY) benchmarks/run.py --quick
