@@ -652,7 +652,7 @@ def read_training(history: dict, frames: dict, strip_steps: list[int]) -> dict:
                                               "the content term settled first."))
         if style_by < content_by:
             look = ("In the strip, frame 0 is the untrained network's output. The style term settled first, so look for "
-                    "the style's colours and strokes in the early frames, then for the photo's outlines growing sharper "
+                    "the style's colours and strokes in the early frames, then see whether the photo's outlines sharpen "
                     "in the later ones (the content term, still falling).")
         elif content_by < style_by:
             look = ("In the strip, frame 0 is the untrained network's output. The content term settled first, so look "
@@ -672,6 +672,8 @@ def read_training(history: dict, frames: dict, strip_steps: list[int]) -> dict:
                  "it was not largest at the start")
         text.append(f"Per training step, the picture changed by **{per_step[0]:.4f}** per pixel value (on the 0 to 1 "
                     f"scale) between the first two frames of the strip and by **{per_step[-1]:.4f}** between the last "
-                    f"two: {trend}.")
+                    f"two: {trend}. Between neighbouring frames, whatever their distance in steps, it changed by "
+                    + ", ".join(f"{c:.3f}" for c in changes) + " (a pair only a few steps apart also measures the noise "
+                    "of a few batches).")
     return {"window": window, "first": first, "last": last, "changes": changes, "per_step": per_step, "lines": lines,
             "text": " ".join(text), "look": look}
