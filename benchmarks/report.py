@@ -85,6 +85,16 @@ def lead_time(baseline: dict, other: dict) -> float | None:
     return lead
 
 
+def replace_section(results: str, section: str, lines: list[str], command: str) -> str:
+    """RESULTS.md's text with the section that starts with `section` replaced by `lines` and the command (appended if absent)."""
+    block = "\n".join(lines + ["", f"Measured by `{command}`, separately from the sections above."]) + "\n"
+    start = results.find(section)
+    if start < 0:
+        return results.rstrip("\n") + "\n\n" + block
+    end = results.find("\n## ", start + len(section))
+    return results[:start] + block + ("" if end < 0 else "\n" + results[end + 1:])
+
+
 def weights_kind_of(results) -> str:
     """The VGG19 weights kind every measurement reported; RuntimeError if they differ (a mixed run describes nothing)."""
     kinds = {r["weights"] for r in results if "weights" in r}

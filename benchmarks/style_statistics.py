@@ -188,12 +188,9 @@ def report_lines(measurements: dict) -> list[str]:
 
 def with_section(results: str, measurements: dict, command: str) -> str:
     """RESULTS.md's text with its style-statistics section replaced by this measurement's (appended if it has none)."""
-    block = "\n".join(report_lines(measurements) + ["", f"Measured by `{command}`, separately from the sections above."]) + "\n"
-    start = results.find(SECTION)
-    if start < 0:
-        return results.rstrip("\n") + "\n\n" + block
-    end = results.find("\n## ", start + len(SECTION))
-    return results[:start] + block + ("" if end < 0 else "\n" + results[end + 1:])
+    from benchmarks import report
+
+    return report.replace_section(results, SECTION, report_lines(measurements), command)
 
 
 def _size(text: str) -> int:
