@@ -151,7 +151,7 @@ def work_step(size: int, repeats: int, precision: str = "float32", breakdown: bo
         return timing.time_calls(fn, repeats, warmups=2)  # two warm-ups: tracing, then allocator
 
     result = {"size": size, "precision": precision, "lbfgs_eval": timed(evaluation), "bare_vgg": timed(bare_pass)}
-    result["adam_step"] = optimize.time_per_step(content, style, optimizer="adam", steps=repeats + 1, precision=precision)
+    result["adam_step"] = optimize.time_per_step(content, style, optimizer="adam", steps=repeats + 1, network=optimize.Network(precision=precision))
     if breakdown:
         # Each row adds one piece of the evaluation to the bare pass, so the differences show where time goes.
         names = vgg.STYLE_LAYERS + vgg.CONTENT_LAYERS
@@ -177,6 +177,15 @@ def work_step(size: int, repeats: int, precision: str = "float32", breakdown: bo
     return result
 
 
+def _optimizer(name: str, lbfgs_memory):
+    """optimize.transfer's optimizer for a name of optimize.OPTIMIZERS and an L-BFGS memory (None: the default)."""
+    from helpers import optimize
+
+    if name == "adam":
+        return "adam"
+    return optimize.LBFGS(memory=lbfgs_memory, engine="scipy" if name == "lbfgs-scipy" else "tensorflow")
+
+
 def work_iteration(size: int, optimizer: str, iterations: int, lbfgs_memory: int, precision: str = "float32") -> dict:
     """Seconds per iteration of an L-BFGS engine on the course's objective at `size`, and of one evaluation in the same process."""
     import tensorflow as tf
@@ -187,8 +196,8 @@ def work_iteration(size: int, optimizer: str, iterations: int, lbfgs_memory: int
     problem = _problem(vgg.StyleContentModel(precision=precision), content, style)
     image = tf.constant(content)
     evaluation = timing.time_calls(lambda: problem.loss_and_grads(image)[0].numpy(), 3, warmups=2)
-    result = optimize.transfer(content, style, optimizer=optimizer, steps=iterations + 1, lbfgs_memory=lbfgs_memory,
-                               precision=precision, progress=False)
+    result = optimize.transfer(content, style, optimizer=_optimizer(optimizer, lbfgs_memory), steps=iterations + 1,
+                               network=optimize.Network(precision=precision), progress=False)
     seconds = result.history["seconds"]
     return {"size": size, "optimizer": optimizer, "iterations": iterations, "lbfgs_memory": lbfgs_memory,
             "precision": result.settings["precision"], "evaluation": evaluation,
@@ -240,9 +249,9 @@ def work_ttq(size: int, recipe: str, steps, scales=None, target=None, lbfgs_memo
 
         with contextlib.redirect_stdout(io.StringIO()):  # transfer() reports the stop as an interruption; it is not one
             result = optimize.transfer(
-                content, style, optimizer=optimizer, steps=steps, scales=scales, progress=False, init=init,
-                lbfgs_memory=lbfgs_memory, precision=precision,
-                callback=None if target is None else stop_at_target, callback_every=1, **objective,
+                content, style, optimizer=_optimizer(optimizer, lbfgs_memory), steps=steps if scales is None else dict(zip(scales, steps)),
+                progress=False, init=init, network=optimize.Network(precision=precision),
+                callback=None if target is None else optimize.every(1, stop_at_target), **objective,
             )
         history = {k: result.history[k] for k in ("total", "scale", "step")}
         history["seconds"] = [t + head_start for t in result.history["seconds"]]
@@ -320,8 +329,8 @@ def work_memory(size: int, steps: int, memory: str = "auto", recompute=False, lb
     style = images.load_example(STYLE, max_dim=size)
     t = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()) as said, _stripe_pixels(stripe_pixels):
-        result = optimize.transfer(content, style, steps=steps, progress=False, recompute=recompute, lbfgs_memory=lbfgs_memory,
-                                   precision=precision, memory=memory, optimizer=optimizer, max_dim=None)
+        result = optimize.transfer(content, style, steps=steps, progress=False, optimizer=_optimizer(optimizer, lbfgs_memory),
+                                   network=optimize.Network(precision=precision, memory=memory, recompute=recompute))
     seconds = result.history["seconds"]
     return {"size": size, "steps": steps, "seconds": time.perf_counter() - t, "final_loss": result.final_loss,
             "per_iteration": (seconds[-1] - seconds[1]) / max(1, len(seconds) - 2), "memory": memory,

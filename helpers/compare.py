@@ -265,38 +265,42 @@ class OptimizerMethod:
 
     name = "optimizer"
 
-    def __init__(self, steps=None, optimizer: str = "lbfgs", init="content", weights="auto", seed: int = 0, progress: bool = False, **options):
+    def __init__(self, steps=None, optimizer="lbfgs", init="content", weights="auto", seed: int = 0, progress: bool = False, **options):
         self.steps = steps
         self.optimizer = optimizer
         self.init = init
         self.weights = weights
-        self.seed = seed
+        self.seed = seed  # the noise of init="noise" or "blend"
         self.progress = progress
-        self.options = options
+        self.options = options  # more of transfer()'s arguments, e.g. style_weight
 
     @property
     def source(self) -> str:
         """Which model runs: the optimiser and the VGG19 weights it fits."""
         steps = "default steps" if self.steps is None else f"{self.steps} steps"
-        return f"{self.optimizer} optimiser, {steps}, VGG19 {vgg.weights_kind(self.weights)} weights"
+        name = self.optimizer if isinstance(self.optimizer, str) else type(self.optimizer).__name__
+        return f"{name} optimiser, {steps}, VGG19 {vgg.weights_kind(self.weights)} weights"
 
     def __call__(self, content, style, **overrides) -> MethodOutput:
         """Run transfer(content, style) ([1, H, W, 3] in [0, 1]); keyword overrides (e.g. init=) apply to this call only."""
         from helpers import optimize
 
-        kwargs = dict(optimizer=self.optimizer, steps=self.steps, init=self.init, weights=self.weights,
-                      seed=self.seed, **self.options)
+        kwargs = dict(optimizer=self.optimizer, steps=self.steps, init=self.init, network=optimize.Network(weights=self.weights),
+                      **self.options)
         kwargs.update(overrides)
+        if isinstance(kwargs["init"], str) and kwargs["init"] != "content" and self.seed != 0:
+            kwargs["init"] = optimize.initial_image(content, kwargs["init"], self.seed)
         show = bool(kwargs.pop("progress", self.progress))
-        requested = kwargs["steps"] if kwargs["steps"] is not None else optimize.DEFAULT_STEPS[kwargs["optimizer"]]
-        total = sum(requested) if isinstance(requested, (list, tuple)) else int(requested)
+        name = optimize._check_optimizer(kwargs["optimizer"])[0]
+        requested = kwargs["steps"] if kwargs["steps"] is not None else optimize.DEFAULT_STEPS[name]
+        total = sum(requested.values()) if isinstance(requested, dict) else int(requested)
         bar = progress_bar(total=total, desc="style transfer", unit="step", leave=True) if show else None
         if bar is not None and "callback" not in kwargs:
             def advance(step, _image, parts):
                 bar.update(step - bar.n)
                 bar.set_postfix(loss=f"{parts['total']:.4g}", refresh=False)
 
-            kwargs.update(callback=advance, callback_every=1)
+            kwargs.update(callback=optimize.every(1, advance))
         start = time.perf_counter()
         try:
             result = optimize.transfer(content, style, progress=False, **kwargs)

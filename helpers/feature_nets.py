@@ -6,7 +6,7 @@ MobileNetV2 that Magenta trained (inside ``arbitrary_predict.onnx``, run by ``he
 
 ``MobileNetStyleContentModel`` has the interface of ``vgg.StyleContentModel``: an image [B, H, W, 3] in
 [0, 1] goes in, ``{'style': {layer: Gram [B, C, C]}, 'content': {layer: features}}`` comes out, so
-``optimize.transfer(..., extractor=MobileNetStyleContentModel())`` runs it unchanged.
+``optimize.transfer(..., network=MobileNetStyleContentModel())`` runs it unchanged.
 """
 
 from __future__ import annotations

@@ -1,19 +1,22 @@
-"""Style transfer by optimisation (Gatys et al.): one entry point, `transfer`, with Adam or L-BFGS.
+"""Style transfer by optimisation (Gatys et al.): `transfer` for a photo and a painting, `minimize` for any objective.
 
     result = transfer(content, style)                 # L-BFGS (in TensorFlow), course defaults for the weights in use
     result = transfer(content, style, **TUTORIAL_RECIPE)   # the TF tutorial's Adam recipe, exactly
+    result = transfer(content, style, optimizer=Adam(learning_rate=0.05), network=Network(pooling="avg"))
+    result = transfer(content, [terms.Style(a, mask="left"), terms.Style(b, mask="right")])   # anything more is a term
     result.image     # [1, H, W, 3] float32 in [0, 1], the content's size
-    result.history   # per-step lists: step, total, style, content, tv, seconds, scale
+    result.history   # per-step lists: step, total, style, content, tv (or one column per term), seconds, scale
     result.settings  # every setting that was used, plus how the run stopped
 
-The objective is
+The objective of plain images is
 
     L = style_weight * sum_s b_s * L_style(x, style_s) + content_weight * L_content(x, content)
         + tv_weight * TV(x)
 
-with ``losses.style_loss`` / ``losses.content_loss`` in the chosen `form` and TV the sum of absolute
-neighbour differences (``losses.total_variation_loss``, as ``tf.image.total_variation``). The history
-records the weighted terms, so ``total == style + content + tv`` at every step.
+with ``losses.style_loss`` / ``losses.content_loss`` in the chosen `form`, b_s = 1/S for S styles, and TV the sum of
+absolute neighbour differences (``losses.total_variation_loss``, as ``tf.image.total_variation``). The history
+records the weighted terms, so ``total == style + content + tv`` at every step. With terms (helpers.terms), the
+objective is their sum, with one history column per term.
 
 Defaults depend on the VGG19 weights in use (see ``DEFAULTS``): trained ImageNet weights (the exact Keras
 file or the packaged 8-bit copy) get the TF tutorial's loss form and weights; random He-normal weights (an
@@ -24,17 +27,17 @@ divides each style layer's Gram error by the target's squared norm so that no la
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 
 from helpers import colour, config, images, lbfgs, losses, validate, vgg
-from helpers import masks as masking  # `masks` is transfer()'s argument
 from helpers.precision import CHOICES as PRECISIONS
 from helpers.precision import resolve as resolve_precision
 
@@ -46,16 +49,6 @@ PRESERVE_COLOR = (None, "luminance", "histogram")
 #: The noise share of init="blend" (the Coursera assignment's noise_ratio).
 NOISE_RATIO = 0.6
 
-#: The TF tutorial's recipe, exactly: pass as transfer(content, style, **TUTORIAL_RECIPE). The tutorial computes in
-#: float32 (it has no bfloat16), so the recipe pins it: its numbers are the tutorial's on every machine.
-TUTORIAL_RECIPE = {
-    "optimizer": "adam",
-    **losses.TUTORIAL_WEIGHTS,
-    "learning_rate": 0.02,
-    "beta_1": 0.99,
-    "epsilon": 0.1,
-    "precision": "float32",
-}
 
 #: Course defaults by resolved weights kind ("file" and "packaged" are trained ImageNet VGG19s, treated like "imagenet").
 #: imagenet: the TF tutorial's loss. random: per-layer relative Gram errors (He, Wang & Hopcroft 2016 style
@@ -90,6 +83,71 @@ STRIPE_PIXELS = 256 * 1024
 
 class TransferError(ValueError):
     """A bad argument to `transfer`; the message names the argument and the reason."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Adam:
+    """Adam's settings, for transfer(optimizer=Adam(...)): the TF tutorial's learning rate and beta_1 by default;
+    epsilon=None takes ADAM_EPSILON of the loss form. The string "adam" means Adam()."""
+
+    learning_rate: float = 0.02
+    beta_1: float = 0.99
+    beta_2: float = 0.999
+    epsilon: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LBFGS:
+    """L-BFGS's settings, for transfer(optimizer=LBFGS(...)): `memory` (None: default_lbfgs_memory of the image) and the
+    `engine`, "tensorflow" (helpers.lbfgs) or "scipy" (L-BFGS-B). The strings "lbfgs" and "lbfgs-scipy" mean LBFGS() and
+    LBFGS(engine="scipy")."""
+
+    memory: int | None = None
+    engine: str = "tensorflow"
+
+
+#: The engines of LBFGS(engine=), and the optimizer name each runs as.
+LBFGS_ENGINES = {"tensorflow": "lbfgs", "scipy": "lbfgs-scipy"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """Which VGG19 computes the features, and how, for transfer(network=Network(...)) and minimize().
+
+    `weights`: "auto", "imagenet", "random" or a file (helpers.vgg); `pooling`: "max" or "avg"; `precision`: "float32",
+    "bfloat16" or "auto" (bfloat16 only where this machine runs it faster); `memory`: "auto", "low" or "fast" (VGG19's
+    first two blocks in stripes above STRIPES_ABOVE pixels, always, or never); `recompute`: recompute activations in the
+    backward pass instead of keeping them. benchmarks/RESULTS.md measures what the last two save and cost.
+    """
+
+    weights: object = "auto"
+    pooling: str = "max"
+    precision: str = "auto"
+    memory: str = "auto"
+    recompute: bool = False
+
+
+def every(steps: int, fn: Callable) -> Callable:
+    """`fn` as a transfer callback called every `steps` steps (a plain function is called every CALLBACK_EVERY)."""
+    steps = validate.number("every", steps, low=1, integer=True, error=TransferError, todo="pass a whole number of steps >= 1")
+    if not callable(fn):
+        raise validate.refuse("fn", fn, f"a {type(fn).__name__} is not a function", "pass a function (step, image, losses)", TransferError)
+
+    def callback(step, image, parts):
+        return fn(step, image, parts)
+
+    callback.every = steps
+    callback.__name__ = getattr(fn, "__name__", "callback")
+    return callback
+
+
+#: How often a callback without an `every` attribute is called, in steps.
+CALLBACK_EVERY = 10
+
+#: The TF tutorial's recipe, exactly: pass as transfer(content, style, **TUTORIAL_RECIPE). The tutorial computes in
+#: float32 (it has no bfloat16), so the recipe pins it: its numbers are the tutorial's on every machine.
+TUTORIAL_RECIPE = {"optimizer": Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1), **losses.TUTORIAL_WEIGHTS,
+                   "network": Network(precision="float32")}
 
 
 @dataclasses.dataclass
@@ -167,15 +225,74 @@ def _check_max_dim(value) -> int | None:
                            todo=f"pass None (full size) or a whole number of pixels >= {images.MIN_SIDE}")
 
 
-def _check_hooks(*, seed, callback, progress, extra_loss) -> None:
-    """transfer's seed is a whole number, callback and extra_loss are functions (or None), progress is a bool or a label."""
-    validate.number("seed", seed, low=0, integer=True, error=TransferError)
-    for name, value in (("callback", callback), ("extra_loss", extra_loss)):
-        if value is not None and not callable(value):
-            raise validate.refuse(name, value, f"a {type(value).__name__} is not a function", "pass a function, or None", TransferError)
+def _check_hooks(*, callback, progress) -> int:
+    """callback is a function (or None), progress a bool or a label -> how often the callback is called, in steps."""
+    if callback is not None and not callable(callback):
+        raise validate.refuse("callback", callback, f"a {type(callback).__name__} is not a function",
+                              "pass a function (step, image, losses), or None", TransferError)
     if not isinstance(progress, (bool, str)):
         raise validate.refuse("progress", progress, "not True, False or a label", "pass True, False or a string that labels the bar",
                               TransferError)
+    return validate.number("callback.every", getattr(callback, "every", CALLBACK_EVERY), low=1, integer=True, error=TransferError,
+                           todo="wrap the callback as optimize.every(steps, fn) with a whole number of steps >= 1")
+
+
+def _check_optimizer(optimizer) -> tuple[str, dict]:
+    """("lbfgs" | "lbfgs-scipy" | "adam", its checked settings) from a name or an Adam or LBFGS (None: decided by the run)."""
+    if isinstance(optimizer, str):
+        name = validate.choice("optimizer", optimizer, OPTIMIZERS, error=TransferError)
+        optimizer = Adam() if name == "adam" else LBFGS(engine="scipy" if name == "lbfgs-scipy" else "tensorflow")
+    if isinstance(optimizer, Adam):
+        rate = optimizer.learning_rate
+        if not isinstance(rate, tf.keras.optimizers.schedules.LearningRateSchedule):
+            rate = _check_number(rate, "Adam.learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
+        betas = [validate.number(f"Adam.{n}", getattr(optimizer, n), low=0, high=1, high_open=True, error=TransferError)
+                 for n in ("beta_1", "beta_2")]
+        epsilon = None if optimizer.epsilon is None else _check_number(optimizer.epsilon, "Adam.epsilon", low=0.0, high=math.inf)
+        return "adam", {"learning_rate": rate, "beta_1": betas[0], "beta_2": betas[1], "epsilon": epsilon}
+    if isinstance(optimizer, LBFGS):
+        engine = validate.choice("LBFGS.engine", optimizer.engine, LBFGS_ENGINES, error=TransferError)
+        memory = None if optimizer.memory is None else _check_count(optimizer.memory, "LBFGS.memory")
+        return LBFGS_ENGINES[engine], {"memory": memory}
+    raise validate.refuse("optimizer", optimizer, f"a {type(optimizer).__name__} is not an optimiser",
+                          f"pass one of {', '.join(OPTIMIZERS)}, optimize.Adam(...) or optimize.LBFGS(...)", TransferError)
+
+
+def _check_network(network) -> tuple[Network, object]:
+    """(checked Network, a replacement extractor or None) from None, a Network, or a model with StyleContentModel's interface."""
+    if network is None:
+        return Network(), None
+    if not isinstance(network, Network):
+        if not callable(network) or not hasattr(network, "style_layers") or not hasattr(network, "content_layers"):
+            raise validate.refuse("network", network, "neither an optimize.Network nor a feature extractor",
+                                  "pass optimize.Network(weights=..., pooling=..., precision=...), or a model with "
+                                  "vgg.StyleContentModel's interface (callable, with style_layers and content_layers)", TransferError)
+        return Network(), network
+    validate.choice("Network.pooling", network.pooling, ("max", "avg"), error=TransferError)
+    validate.choice("Network.precision", network.precision, PRECISIONS, error=TransferError)
+    validate.choice("Network.memory", network.memory, MEMORY_CHOICES, error=TransferError)
+    validate.flag("Network.recompute", network.recompute, TransferError)
+    try:
+        vgg.weights_kind(network.weights)
+    except ValueError as exc:
+        raise TransferError(f"Network.weights: {exc}") from exc
+    return network, None
+
+
+def _check_steps(steps, optimizer: str) -> tuple[list[int] | None, list[int]]:
+    """(scales or None, steps per scale) from None (the optimiser's default), a count, or {long side: steps}, coarse to fine."""
+    if steps is None:
+        return None, [DEFAULT_STEPS[optimizer]]
+    if not isinstance(steps, dict):
+        return None, [_check_count(steps, "steps")]
+    if not steps:
+        raise validate.refuse("steps", steps, "no scales", "pass a count, or {long side: steps} such as {256: 100, 512: 50}", TransferError)
+    scales = [validate.number("steps (a scale)", s, low=images.MIN_SIDE, integer=True, error=TransferError,
+                              todo=f"give each scale as a long side in pixels >= {images.MIN_SIDE}") for s in steps]
+    if any(b <= a for a, b in zip(scales, scales[1:])):
+        raise validate.refuse("steps", steps, "the long sides do not increase", "list the scales coarse to fine, e.g. {256: 100, 512: 50}",
+                              TransferError)
+    return scales, [_check_count(n, f"steps[{s}]") for s, n in steps.items()]
 
 
 def _check_blend(style_blend_weights, num_styles: int) -> list[float]:
@@ -191,26 +308,6 @@ def _check_blend(style_blend_weights, num_styles: int) -> list[float]:
     if total <= 0:
         raise TransferError(f"style_blend_weights sum to zero ({weights}); at least one style needs a positive weight")
     return [float(w / total) for w in weights]
-
-
-def _check_scales(scales, long_side: int, height: int, width: int) -> list[int]:
-    """Validate coarse-to-fine long sides: increasing, at least MIN_SIDE px (a thin image's short side is kept at MIN_SIDE)."""
-    if scales is None:
-        return [long_side]
-    if isinstance(scales, (int, np.integer, str, float)):
-        scales = [scales]
-    try:
-        scales = list(scales)
-    except TypeError as exc:
-        raise TransferError(f"scales must be a sequence of long sides in pixels, got {scales!r}") from exc
-    scales = [validate.number(f"scales[{i}]", s, low=1, integer=True, error=TransferError) for i, s in enumerate(scales)]
-    if not scales:
-        raise TransferError("scales is empty; give at least one long side, e.g. scales=(128, 256)")
-    if any(b <= a for a, b in zip(scales, scales[1:])):
-        raise TransferError(f"scales must increase, got {scales}")
-    if scales[0] < images.MIN_SIDE:
-        raise TransferError(f"scales: the first scale is {scales[0]} px; VGG19 needs at least {images.MIN_SIDE} px")
-    return scales
 
 
 def _resize(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
@@ -243,8 +340,7 @@ def initial_image(content: tf.Tensor, init="content", seed: int = 0) -> tf.Tenso
 class StyleTransferProblem:
     """The loss of one image size: targets from the content and styles, and a tf.function for loss and gradient."""
 
-    def __init__(self, extractor, content, styles, blend, *, style_weight, content_weight, tv_weight, form, layer_weights=None,
-                 masks=None, style_masks=None, mask_mode="simple", extra_loss=None):
+    def __init__(self, extractor, content, styles, blend, *, style_weight, content_weight, tv_weight, form, layer_weights=None):
         self.extractor = extractor
         self.form = form
         self.style_weight = float(style_weight)
@@ -254,32 +350,20 @@ class StyleTransferProblem:
         self.use_style = self.style_weight > 0
         self.use_content = self.content_weight > 0
         self.content_targets = extractor(content)["content"] if self.use_content else {}
-        # Spatial control (Gatys et al. 2017): with masks, style s is matched only inside its region of the content
-        # (guided Gram matrices, helpers.losses), against the Gram matrices of its style image's own region.
-        self.region_masks = None
-        if masks is not None and self.use_style:
-            self.region_masks, self.style_targets = _guided_targets(extractor, tuple(content.shape[1:3]), styles, masks,
-                                                                    style_masks, mask_mode)
-        else:
-            self.style_targets = [extractor(s)["style"] for s in styles] if self.use_style else []
+        self.style_targets = [extractor(s)["style"] for s in styles] if self.use_style else []
         self.blend = list(blend)
         self.layer_weights = layer_weights
-        self.extra_loss = extra_loss  # a caller's own term of the image (e.g. helpers.temporal's temporal loss), or None
         self.loss_and_grads = tf.function(self._loss_and_grads, reduce_retracing=True)
         self.losses = tf.function(self._losses, reduce_retracing=True)
 
     def _losses(self, image, outputs=None):
         """Weighted parts (total, style, content, tv) for an image [1, H, W, 3] (and the extractor's `outputs` of it, if known)."""
-        guided = self.region_masks is not None
         if outputs is None:
-            outputs = (self.extractor.features(image) if guided else self.extractor(image)) if (self.use_style or self.use_content) else None
+            outputs = self.extractor(image) if (self.use_style or self.use_content) else None
         zero = tf.constant(0.0, tf.float32)
-        if self.use_style and guided:  # each region's own style, each weighted by its share of the picture
-            style = tf.add_n([losses.guided_style_loss(outputs["style"], t, m, _style_layer_weights(self.layer_weights, i), self.form)
-                              for i, (t, m) in enumerate(zip(self.style_targets, self.region_masks))])
-        elif self.use_style:
-            style = tf.add_n([w * losses.style_loss(outputs["style"], t, _style_layer_weights(self.layer_weights, i), self.form)
-                              for i, (w, t) in enumerate(zip(self.blend, self.style_targets))])
+        if self.use_style:
+            style = tf.add_n([w * losses.style_loss(outputs["style"], t, self.layer_weights, self.form)
+                              for w, t in zip(self.blend, self.style_targets)])
         else:
             style = zero
         content = losses.content_loss(outputs["content"], self.content_targets, self.form) if self.use_content else zero
@@ -289,11 +373,7 @@ class StyleTransferProblem:
             "content": self.content_weight * content,
             "tv": self.tv_weight * tv,
         }
-        total = parts["style"] + parts["content"] + parts["tv"]
-        if self.extra_loss is not None:
-            parts["extra"] = tf.cast(self.extra_loss(image), tf.float32)
-            total = total + parts["extra"]
-        return total, parts
+        return parts["style"] + parts["content"] + parts["tv"], parts
 
     def _loss_and_grads(self, image):
         """(total, parts, d total / d image) for an image [1, H, W, 3]."""
@@ -304,35 +384,6 @@ class StyleTransferProblem:
             total, parts = self._losses(image)
         grad = tape.gradient(total, image)
         return total, parts, tf.zeros_like(image) if grad is None else grad  # None when every weight is 0
-
-
-def _per_style(layer_weights) -> bool:
-    """True when layer_weights gives one setting per style: a list or tuple of dicts (or None)."""
-    return (isinstance(layer_weights, (list, tuple)) and len(layer_weights) > 0
-            and all(w is None or isinstance(w, dict) for w in layer_weights))
-
-
-def _style_layer_weights(layer_weights, index: int):
-    """The layer weights of style `index`: one setting shared by all styles, or that style's own entry."""
-    return layer_weights[index] if _per_style(layer_weights) else layer_weights
-
-
-def _guided_targets(extractor, size, styles, region_masks, style_masks, mode):
-    """Each region's masks per style layer (content masks at `size`), and each style's guided Gram targets ({layer: [1, C, C]})."""
-    layers = list(extractor.style_layers)
-    regions, targets = [], []
-    for i, (style, mask, style_mask) in enumerate(zip(styles, region_masks, style_masks or [None] * len(styles))):
-        mask = tf.ones([1, *size, 1]) if mask is None else masking.resize(mask, size)
-        regions.append(masking.layer_masks(mask, layers, mode, f"masks[{i}]"))
-        if style_mask is None:
-            targets.append(extractor(style)["style"])
-            continue
-        on_style = masking.layer_masks(masking.resize(style_mask, tuple(style.shape[1:3])), layers, mode, f"style_masks[{i}]")
-        for n in masking.empty_layers(on_style):  # nothing of the style's region there: that layer has no term for this region
-            regions[-1][n] = tf.zeros_like(regions[-1][n])
-        features = extractor.features(style)["style"]
-        targets.append({n: losses.guided_gram_matrix(features[n], on_style[n]) for n in layers})
-    return regions, targets
 
 
 # ----------------------------------------------------------------------------------------- the runners
@@ -379,8 +430,6 @@ class _Recorder:
         h["total"].append(total)
         for k in self.names:
             h[k].append(values[k])
-        if "extra" in values and "extra" not in self.names:
-            h.setdefault("extra", []).append(values["extra"])
         h["seconds"].append(time.perf_counter() - self.start)
         h["scale"].append(self.scale)
         image = tf.identity(image)
@@ -556,107 +605,112 @@ def resolve_settings(weights="auto", form=None, style_weight=None, content_weigh
 
 @dataclasses.dataclass
 class _Plan:
-    """The checked arguments of one transfer() call."""
+    """The checked arguments of one transfer() or minimize() call."""
 
-    content: tf.Tensor
-    styles: list
-    blend: list
-    chosen: dict
-    style_layers: list
-    content_layers: list
+    content: tf.Tensor  # the content image at the size of the result
+    optimizer: str  # "lbfgs", "lbfgs-scipy" or "adam"
+    options: dict  # the optimiser's settings (_check_optimizer)
+    network: Network
     scales: list
     steps: list
     callback_every: int
-    learning_rate: float
-    epsilon: float | None
-    lbfgs_memory: int
-    precision: str
-    recompute: bool
-    masks: list | None = None  # spatial control: one [1, H, W, 1] mask per style over the content (None: everywhere)
-    style_masks: list | None = None  # and optionally one over each style image (None: the whole style image)
-    mask_mode: str = "simple"
-    style_scale: float | None = None
-    memory: str = "auto"
+    init: object
+    preserve_color: str | None
+    chosen: dict | None = None  # plain images: the loss form and weights (resolve_settings)
+    styles: list | None = None  # plain images: the style images
+    extractor: object = None  # plain images: a replacement feature extractor, or None for VGG19
+    objective: object = None  # terms: the helpers.terms.Objective
 
 
-def _plan(content, style, *, optimizer, steps, init, style_weight, content_weight, tv_weight, style_layers, content_layers,
-          weights, pooling, preserve_color, scales, callback_every, style_blend_weights, form, learning_rate, beta_1, beta_2,
-          epsilon, lbfgs_memory, extractor, max_dim, precision, recompute, masks=None, style_masks=None, mask_mode="simple",
-          style_scale=None, layer_weights=None, memory="auto") -> _Plan:
-    """Check every argument of transfer() and load its images; TransferError says what is wrong."""
-    content_source = content  # what the reader named ("auto" masks look it up)
-    if memory not in MEMORY_CHOICES:
-        raise TransferError(f"unknown memory {memory!r}; use one of {', '.join(MEMORY_CHOICES)}")
-    if memory == "low" and masks is not None:
-        raise TransferError("masks cannot be combined with memory='low': guided Gram matrices need whole feature maps, which "
-                            "VGG19 in stripes never holds; use memory='fast'")
-    if precision not in PRECISIONS:
-        raise TransferError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
-    if recompute not in (True, False):
-        raise TransferError(f"recompute must be True or False, not {recompute!r}")
-    if optimizer not in OPTIMIZERS:
-        raise TransferError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
+def _terms_module():
+    """helpers.terms (it imports this module, so it is imported when first needed)."""
+    from helpers import terms
+
+    return terms
+
+
+def _check_extra(value) -> list:
+    """transfer's `terms`: a term or a sequence of terms (helpers.terms), checked."""
+    terms = _terms_module()
+    found = [value] if isinstance(value, terms.TERMS) else value
+    if isinstance(found, (str, bytes)) or not hasattr(found, "__iter__"):
+        raise validate.refuse("terms", value, "not a list of terms", "pass e.g. [terms.Temporal(previous, flow, mask)], or ()", TransferError)
+    found = list(found)
+    for i, term in enumerate(found):
+        if not isinstance(term, terms.TERMS):
+            raise validate.refuse(f"terms[{i}]", term, f"a {type(term).__name__} is not a term",
+                                  f"use {', '.join(t.__name__ for t in terms.TERMS)} of helpers.terms", TransferError)
+    return found
+
+
+def _common(optimizer, steps, init, preserve_color, network, progress, callback) -> dict:
+    """The checks transfer() and minimize() share -> keyword arguments for _Plan (content, chosen and the loss are added)."""
+    callback_every = _check_hooks(callback=callback, progress=progress)
     if isinstance(init, str) and init not in INITS:
-        raise TransferError(f"unknown init {init!r}; use one of {', '.join(INITS)} or an image tensor")
+        raise validate.refuse("init", init, "not a known start", f"use one of {', '.join(INITS)}, or an image tensor "
+                              "(optimize.initial_image(content, 'noise', seed=1) for another noise)", TransferError)
     if preserve_color not in PRESERVE_COLOR:
-        raise TransferError(f"unknown preserve_color {preserve_color!r}; use None, 'luminance' or 'histogram'")
-    if pooling not in ("max", "avg"):
-        raise TransferError(f"pooling must be 'max' or 'avg', not {pooling!r}")
-    max_dim = _check_max_dim(max_dim)
-    if max_dim is not None and scales is not None:
-        max_dim = max(max_dim, max(_check_scales(scales, 0, 0, 0)))  # coarse-to-fine up to a larger side: keep the content that large
-    content = _load(content, "content", max_dim)
+        raise validate.refuse("preserve_color", preserve_color, "not a known colour mode", "use None, 'luminance' or 'histogram'",
+                              TransferError)
+    name, options = _check_optimizer(optimizer)
+    scales, step_list = _check_steps(steps, name)
+    net, extractor = _check_network(network)
+    return dict(optimizer=name, options=options, network=net, extractor=extractor, scales=scales, steps=step_list,
+                callback_every=callback_every, init=init, preserve_color=preserve_color)
+
+
+def _content_size(scales) -> int:
+    """The long side names and paths are scaled to: the course's default, or the largest scale if larger."""
+    return images.DEFAULT_MAX_DIM if scales is None else max(images.DEFAULT_MAX_DIM, scales[-1])
+
+
+def _plan(content, style, *, optimizer, steps, init, style_weight, content_weight, tv_weight, form, preserve_color, network,
+          terms, progress, callback) -> _Plan:
+    """Check every argument of transfer() and load its images; TransferError says what is wrong."""
+    t = _terms_module()
+    common = _common(optimizer, steps, init, preserve_color, network, progress, callback)
+    net, extractor = common["network"], common["extractor"]
+    extra = _check_extra(terms)
     style_list = list(style) if isinstance(style, (list, tuple)) else [style]
     if not style_list:
-        raise TransferError("style: give at least one style image")
-    style_names = [f"style[{i}]" if len(style_list) > 1 else "style" for i in range(len(style_list))]
-    styles = [_load(s, name, max_dim if style_scale is None else None) for s, name in zip(style_list, style_names)]
-    if style_scale is not None:  # jcjohnson/neural-style's -style_scale: the style's long side relative to the content's
-        style_scale = _check_number(style_scale, "style_scale", low=0.0, high=math.inf, hint="1 gives the style the content's long side")
-        styles = [_scale_style(s, name, style_scale, content) for s, name in zip(styles, style_names)]
-    if _per_style(layer_weights) and len(layer_weights) != len(styles):
-        raise TransferError(f"layer_weights has {len(layer_weights)} per-style entries for {len(styles)} style(s); give one per style")
-    mask_list, style_mask_list = _check_masks(masks, style_masks, mask_mode, content_source, content, styles, style_blend_weights,
-                                              extractor, style_layers)
-    if optimizer == "adam" and not isinstance(learning_rate, tf.keras.optimizers.schedules.LearningRateSchedule):
-        learning_rate = _check_number(learning_rate, "learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
-    for beta, beta_name in ((beta_1, "beta_1"), (beta_2, "beta_2")):
-        validate.number(beta_name, beta, low=0, high=1, high_open=True, error=TransferError)
-    if epsilon is not None:
-        epsilon = _check_number(epsilon, "epsilon", low=0.0, high=math.inf)
+        raise validate.refuse("style", style, "no style", "give a style image, several, or terms.Style terms", TransferError)
+    style_terms = [s for s in style_list if isinstance(s, t.Style)]
+    if style_terms and len(style_terms) != len(style_list):
+        raise validate.refuse("style", style, "mixes images and Style terms", "pass images only, or terms.Style terms only", TransferError)
+    content_term = content if isinstance(content, t.Content) else None
+    uses_terms = bool(content_term is not None or style_terms or extra)
     if extractor is None:
-        chosen = resolve_settings(weights, form, style_weight, content_weight, tv_weight)
-        try:
-            style_layers = vgg.check_layers(vgg.STYLE_LAYERS if style_layers is None else style_layers)
-            content_layers = vgg.check_layers(vgg.CONTENT_LAYERS if content_layers is None else content_layers)
-        except ValueError as exc:
-            raise TransferError(str(exc)) from exc
-    else:
-        if not callable(extractor) or not hasattr(extractor, "style_layers") or not hasattr(extractor, "content_layers"):
-            raise TransferError("extractor must be callable and have style_layers and content_layers, like vgg.StyleContentModel")
-        # Feature scales of another network are unknown: start from the scale-free "relative" defaults (those of random VGG19).
+        chosen = resolve_settings(net.weights, form, style_weight, content_weight, tv_weight)
+    else:  # the feature scales of another network are unknown: the scale-free "relative" defaults (those of random VGG19)
         chosen = resolve_settings("random", form or "relative", style_weight, content_weight, tv_weight)
         chosen["weights_kind"] = getattr(extractor, "weights_kind", type(extractor).__name__)
-        style_layers, content_layers = list(extractor.style_layers), list(extractor.content_layers)
-    _, height, width, _ = content.shape
-    scale_list = _check_scales(scales, max(height, width), height, width)
-    if steps is None:
-        steps = DEFAULT_STEPS[optimizer]
-    step_list = [steps] * len(scale_list) if np.ndim(steps) == 0 else list(steps)  # one count, or one per scale
-    if len(step_list) != len(scale_list):
-        raise TransferError(f"steps has {len(step_list)} values for {len(scale_list)} scales {scale_list}")
-    return _Plan(
-        content=content, styles=styles, chosen=chosen,
-        blend=_check_blend(style_blend_weights, len(styles)) if mask_list is None else [1.0] * len(styles),  # masks: see _check_masks
-        style_layers=style_layers, content_layers=content_layers, scales=scale_list,
-        steps=[_check_count(n, "steps") for n in step_list], callback_every=_check_count(callback_every, "callback_every"),
-        learning_rate=learning_rate, epsilon=epsilon,
-        lbfgs_memory=(default_lbfgs_memory(int(height) * int(width), 1 if preserve_color == "luminance" else 3) if lbfgs_memory is None
-                      else _check_count(lbfgs_memory, "lbfgs_memory")),
-        precision=precision,
-        recompute=bool(recompute),
-        masks=mask_list, style_masks=style_mask_list, mask_mode=mask_mode, style_scale=style_scale, memory=memory,
-    )
+    size = _content_size(common["scales"])
+    if not uses_terms:
+        content = _load(content, "content", size)
+        names = [f"style[{i}]" if len(style_list) > 1 else "style" for i in range(len(style_list))]
+        styles = [_load(s, n, size) for s, n in zip(style_list, names)]
+        return _Plan(content=content, chosen=chosen, styles=styles, **common)
+    # Terms: the content, each style, TV and the extra terms become one helpers.terms.Objective.
+    if extractor is not None:
+        raise validate.refuse("network", extractor, "a replacement extractor works with plain images only",
+                              "pass plain images, or use optimize.Network(...) with terms (they read VGG19 layers by name)", TransferError)
+    if net.memory == "low":
+        raise validate.refuse("Network.memory", net.memory, "terms need whole feature maps, which VGG19 in stripes never holds",
+                              "use memory='auto' or 'fast' with terms", TransferError)
+    for given, weight, name, term in ((content_term, content_weight, "content_weight", "Content"),
+                                      (style_terms, style_weight, "style_weight", "Style")):
+        if given and weight is not None:
+            raise validate.refuse(name, weight, f"the {term} term brings its own weight", f"set it as terms.{term}(..., weight=...)",
+                                  TransferError)
+    if form is not None and content_term is not None and style_terms:
+        raise validate.refuse("form", form, "the Content and Style terms bring their own forms", "set form= on each term", TransferError)
+    if content_term is None:
+        content_term = t.Content(_load(content, "content", size), weight=chosen["content_weight"], form=chosen["form"])
+    if not style_terms:
+        style_terms = [t.Style(_load(s, f"style[{i}]" if len(style_list) > 1 else "style", size), weight=chosen["style_weight"] / len(style_list),
+                               form=chosen["form"]) for i, s in enumerate(style_list)]
+    objective = t.Objective([content_term, *style_terms, t.TotalVariation(chosen["tv_weight"]), *extra])
+    return _Plan(content=content_term.image, chosen=chosen, objective=objective, **common)
 
 
 def stripe_rows(height: int, width: int) -> int:
@@ -665,14 +719,15 @@ def stripe_rows(height: int, width: int) -> int:
 
 
 def _stripes_for(plan: _Plan) -> int | None:
-    """The rows per stripe memory= asks for at the plan's (largest) size, or None for the whole image; "auto" says when it chooses stripes."""
+    """The rows per stripe Network.memory asks for at the plan's (largest) size, or None for the whole image; "auto" says when it chooses stripes."""
     _, height, width, _ = (int(d) for d in plan.content.shape)
-    if plan.memory == "fast" or (plan.memory == "auto" and (height * width <= STRIPES_ABOVE or plan.masks is not None)):
+    memory = plan.network.memory
+    if memory == "fast" or plan.objective is not None or (memory == "auto" and height * width <= STRIPES_ABOVE):
         return None
     rows = stripe_rows(height, width)
-    if plan.memory == "auto":
+    if memory == "auto":
         print(f"memory='auto': {width}x{height} px is over {STRIPES_ABOVE:,} pixels, so VGG19's first two blocks run in stripes of "
-              f"about {rows} rows (the same loss, less memory, a little more time per step; memory='fast' keeps the whole image).",
+              f"about {rows} rows (the same loss, less memory, a little more time per step; Network(memory='fast') keeps the whole image).",
               flush=True)
     return rows
 
@@ -693,34 +748,6 @@ def _scale_style(style, name: str, style_scale: float, content) -> tf.Tensor:
     return _resize(style, (height, width))
 
 
-def _check_masks(masks, style_masks, mask_mode, content_source, content, styles, style_blend_weights, extractor, style_layers):
-    """Load and check the content masks (one per style) and style masks -> (list or None, list or None); errors name the mask.
-
-    A mask must also keep something at one style layer at least (the "inside" erosion can erase a narrow region at the
-    deep layers, which then have no style term for it; a notice says so).
-    """
-    if masks is None:
-        if style_masks is not None:
-            raise TransferError("style_masks needs masks: give one mask over the content per style as well")
-        return None, None
-    if mask_mode not in masking.MODES:
-        raise TransferError(f"unknown mask_mode {mask_mode!r}; use one of {', '.join(masking.MODES)}")
-    if style_blend_weights is not None:
-        raise TransferError("style_blend_weights cannot be combined with masks: with masks each style is weighted by its region's "
-                            "share of the picture")
-    if extractor is not None and not isinstance(extractor, vgg.StyleContentModel):
-        raise TransferError("masks need VGG19's features (extractor=None or a vgg.StyleContentModel)")
-    size = tuple(int(d) for d in content.shape[1:3])
-    layers = extractor.style_layers if extractor is not None else (vgg.STYLE_LAYERS if style_layers is None else style_layers)
-    try:
-        found = masking.for_styles(masks, [size] * len(styles), what="masks", content=content_source, layers=layers, mode=mask_mode)
-        on_styles = None if style_masks is None else masking.for_styles(
-            style_masks, [tuple(int(d) for d in s.shape[1:3]) for s in styles], what="style_masks", layers=layers, mode=mask_mode)
-    except ValueError as exc:  # MaskError, or an unknown layer name
-        raise TransferError(str(exc)) from exc
-    return found, on_styles
-
-
 def default_lbfgs_memory(pixels: int, channels: int = 3) -> int:
     """LBFGS_MEMORY, or fewer steps for a large image so that L-BFGS's history stays within LBFGS_MEMORY_BYTES (at least 5)."""
     per_step = 2 * channels * int(pixels) * 8  # one step and one gradient change, in float64
@@ -739,72 +766,90 @@ def _colour_handling(preserve_color, content, styles, start):
     return content, styles, start, _identity
 
 
-def _settings(plan: _Plan, extractor, *, optimizer, init, pooling, preserve_color, seed, layer_weights, beta_1, beta_2) -> dict:
+def _recoloured(objective, preserve_color, content):
+    """The objective with its Content and Style images as the optimiser sees them under preserve_color (as _colour_handling)."""
+    t = _terms_module()
+    changed = []
+    for term in objective.terms:
+        if isinstance(term, (t.Content, t.Style)) and preserve_color is not None:
+            term = copy.copy(term)
+            if preserve_color == "luminance":
+                term.image = colour.luminance(term.image) if isinstance(term, t.Content) else colour.match_luminance(term.image, content)
+            elif isinstance(term, t.Style):
+                term.image = colour.match_color_histogram(term.image, content)
+        changed.append(term)
+    return t.Objective(changed)
+
+
+def _extractor(plan: _Plan):
+    """The feature extractor of a plan: VGG19 cut after the deepest layer a term with a non-zero weight uses, or the caller's."""
+    net = plan.network
+    precision = resolve_precision(net.precision)
+    if plan.objective is not None:
+        return vgg.StyleContentModel(plan.objective.style_layers, plan.objective.content_layers, net.weights, net.pooling,
+                                     precision=precision, recompute=net.recompute)
+    if plan.extractor is not None:
+        return plan.extractor
+    rows = _stripes_for(plan)  # stripes replace recomputation where they are used
+    return vgg.StyleContentModel(vgg.STYLE_LAYERS if plan.chosen["style_weight"] > 0 else [],
+                                 vgg.CONTENT_LAYERS if plan.chosen["content_weight"] > 0 else [], net.weights, net.pooling,
+                                 precision=precision, recompute=net.recompute and rows is None, tile_rows=rows)
+
+
+def _settings(plan: _Plan, extractor) -> dict:
     """Everything that decided the result, for TransferResult.settings."""
-    _, height, width, _ = plan.content.shape
+    _, height, width, _ = (int(d) for d in plan.content.shape)
     settings = {
-        "optimizer": optimizer,
+        "optimizer": plan.optimizer,
         "steps": plan.steps,
-        "init": init if isinstance(init, str) else "image",
-        **plan.chosen,
-        "style_layers": plan.style_layers,
-        "content_layers": plan.content_layers,
-        "pooling": pooling,
-        "preserve_color": preserve_color,
+        "init": plan.init if isinstance(plan.init, str) else "image",
         "scales": plan.scales,
-        "seed": seed,
-        "style_blend_weights": plan.blend,
-        "layer_weights": layer_weights,
-        "size": (int(height), int(width)),
+        "size": (height, width),
+        "preserve_color": plan.preserve_color,
+        "pooling": plan.network.pooling,
+        "weights_kind": getattr(extractor, "weights_kind", None),
         "deepest_layer": getattr(extractor, "deepest_layer", None),
         "precision": getattr(extractor, "precision", "float32"),
         "recompute": getattr(extractor, "recompute", False),
-        "memory": plan.memory,
+        "memory": plan.network.memory,
         "stripe_rows": getattr(extractor, "tile_rows", None),
-        "masks": None if plan.masks is None else len(plan.masks),
-        "mask_mode": plan.mask_mode if plan.masks is not None else None,
-        "style_scale": plan.style_scale,
+        "style_layers": list(getattr(extractor, "style_layers", [])),
+        "content_layers": list(getattr(extractor, "content_layers", [])),
     }
-    if optimizer == "adam":
-        epsilon = ADAM_EPSILON[plan.chosen["form"]] if plan.epsilon is None else float(plan.epsilon)
-        settings.update(learning_rate=plan.learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+    if plan.objective is None:
+        settings.update(plan.chosen, style_blend_weights=[1.0 / len(plan.styles)] * len(plan.styles))
+        settings["weights_kind"] = plan.chosen["weights_kind"]
     else:
-        settings.update(lbfgs_memory=plan.lbfgs_memory)
-    if optimizer == "lbfgs":  # the TensorFlow engine's choices (helpers.lbfgs)
+        settings.update(terms=[repr(term) for term in plan.objective.terms], names=list(plan.objective.names))
+    if plan.optimizer == "adam":
+        settings.update(plan.options)
+    else:
+        settings.update(lbfgs_memory=plan.options["memory"])
+    if plan.optimizer == "lbfgs":  # the TensorFlow engine's choices (helpers.lbfgs)
         settings.update(lbfgs_line_search=lbfgs.LINE_SEARCH, lbfgs_bounds=lbfgs.BOUND_HANDLING)
     return settings
 
 
-def _run_scales(plan: _Plan, extractor, work_content, work_styles, start, recorder, settings):
+def _run_scales(plan: _Plan, problem_at, start, recorder, settings):
     """Optimise at each scale in turn -> (final image, how it stopped, message); Ctrl-C and NaN keep a good image."""
-    _, height, width, _ = plan.content.shape
-    height, width = int(height), int(width)
+    _, height, width, _ = (int(d) for d in plan.content.shape)
     current = None
     try:
         image = None
         for side, n in zip(plan.scales, plan.steps):
             size = (height, width) if side == max(height, width) else images.scaled_size(height, width, side)
-            factor = size[0] / height
-            stage_content = _resize(work_content, size)
-            stage_styles = [_resize(s, images.scaled_size(s.shape[1], s.shape[2], max(1, round(max(s.shape[1:3]) * factor))))
-                            for s in work_styles] if len(plan.scales) > 1 else work_styles
             stage_start = _resize(start, size) if image is None else _resize(image, size)
             current = stage_start
             recorder.scale = side
             recorder.best = (math.inf, None)  # the best image of the final (largest) stage is the one returned
-            problem = StyleTransferProblem(
-                extractor, stage_content, stage_styles, plan.blend,
-                style_weight=plan.chosen["style_weight"], content_weight=plan.chosen["content_weight"],
-                tv_weight=plan.chosen["tv_weight"], form=plan.chosen["form"], layer_weights=settings["layer_weights"],
-                masks=plan.masks, style_masks=plan.style_masks, mask_mode=plan.mask_mode, extra_loss=settings.get("extra_loss"),
-            )
-            if settings["optimizer"] == "adam":
+            problem = problem_at(size)
+            if plan.optimizer == "adam":
                 image = _run_adam(problem, stage_start, n, recorder, settings["learning_rate"], settings["beta_1"],
                                   settings["beta_2"], settings["epsilon"])
-            elif settings["optimizer"] == "lbfgs-scipy":
-                image = _run_lbfgs(problem, stage_start, n, recorder, plan.lbfgs_memory)
+            elif plan.optimizer == "lbfgs-scipy":
+                image = _run_lbfgs(problem, stage_start, n, recorder, settings["lbfgs_memory"])
             else:
-                image = _run_lbfgs_tf(problem, stage_start, n, recorder, plan.lbfgs_memory)
+                image = _run_lbfgs_tf(problem, stage_start, n, recorder, settings["lbfgs_memory"])
             current = image
         return image, "finished", ""
     except KeyboardInterrupt:
@@ -816,6 +861,47 @@ def _run_scales(plan: _Plan, extractor, work_content, work_styles, start, record
         return final, "non-finite loss", f"Stopped: {exc}. Returning the last image with a finite loss; try smaller weights or learning rate."
     finally:
         recorder.close()
+
+
+def _run(plan: _Plan, progress, callback) -> TransferResult:
+    """Optimise a checked plan: colour handling, the extractor, each scale, and the result at the content's size."""
+    _, height, width, _ = (int(d) for d in plan.content.shape)
+    if plan.scales is None:
+        plan.scales = [max(height, width)]
+    if len(plan.steps) != len(plan.scales):  # a single count for several scales is given to each
+        plan.steps = plan.steps * len(plan.scales)
+    if plan.optimizer == "adam" and plan.options["epsilon"] is None:
+        plan.options["epsilon"] = ADAM_EPSILON[plan.chosen["form"] if plan.objective is None else plan.objective.form]
+    if plan.optimizer != "adam" and plan.options["memory"] is None:
+        plan.options["memory"] = default_lbfgs_memory(height * width, 1 if plan.preserve_color == "luminance" else 3)
+    # 1. Colour: what the optimiser sees, and how its image becomes the result.
+    start = initial_image(plan.content, plan.init)
+    work_content, work_styles, start, finish = _colour_handling(plan.preserve_color, plan.content, plan.styles or [], start)
+    # 2. The feature extractor, and the problem at each scale.
+    extractor = _extractor(plan)
+    settings = _settings(plan, extractor)
+    if plan.objective is None:
+        def problem_at(size):
+            factor = size[0] / height
+            stage_styles = [_resize(s, images.scaled_size(s.shape[1], s.shape[2], max(1, round(max(s.shape[1:3]) * factor))))
+                            for s in work_styles] if len(plan.scales) > 1 else work_styles
+            return StyleTransferProblem(extractor, _resize(work_content, size), stage_styles, settings["style_blend_weights"],
+                                        style_weight=plan.chosen["style_weight"], content_weight=plan.chosen["content_weight"],
+                                        tv_weight=plan.chosen["tv_weight"], form=plan.chosen["form"])
+
+        recorder = _Recorder(sum(plan.steps), progress, callback, plan.callback_every, finish, plan.scales[0])
+    else:
+        objective = _recoloured(plan.objective, plan.preserve_color, plan.content)
+
+        def problem_at(size):
+            return ObjectiveProblem(objective, extractor, size)
+
+        recorder = _TermRecorder(objective.names, sum(plan.steps), progress, callback, plan.callback_every, finish, plan.scales[0])
+    # 3. Optimise at each scale, coarse to fine; each scale starts from the previous one's result.
+    with _quiet_retracing():
+        final, stopped, message = _run_scales(plan, problem_at, start, recorder, settings)
+    # 4. Report how it ended, and return the image at the content's size.
+    return _finish(final, stopped, message, recorder, settings, finish, plan.content)
 
 
 def _finish(final, stopped, message, recorder, settings, finish, content) -> TransferResult:
@@ -836,102 +922,35 @@ def _finish(final, stopped, message, recorder, settings, finish, content) -> Tra
     return TransferResult(image=images.clip_0_1(image), history=recorder.history, settings=settings)
 
 
-def transfer(
-    content,
-    style,
-    *,
-    optimizer: str = "lbfgs",
-    steps=None,
-    init="content",
-    style_weight: float | None = None,
-    content_weight: float | None = None,
-    tv_weight: float | None = None,
-    style_layers: Sequence[str] | None = None,
-    content_layers: Sequence[str] | None = None,
-    weights="auto",
-    pooling: str = "max",
-    preserve_color: str | None = None,
-    scales: Sequence[int] | None = None,
-    seed: int = 0,
-    callback: Callable | None = None,
-    callback_every: int = 10,
-    progress: bool | str = True,
-    style_blend_weights: Sequence[float] | None = None,
-    form: str | None = None,
-    layer_weights=None,
-    learning_rate: float = 0.02,
-    beta_1: float = 0.99,
-    beta_2: float = 0.999,
-    epsilon: float | None = None,
-    lbfgs_memory: int | None = None,
-    extractor=None,
-    max_dim: int | None = images.DEFAULT_MAX_DIM,
-    precision: str = "auto",
-    recompute: bool = False,
-    memory: str = "auto",
-    masks=None,
-    style_masks=None,
-    mask_mode: str = "simple",
-    style_scale: float | None = None,
-    extra_loss: Callable | None = None,
-) -> TransferResult:
-    """Stylise `content` [1, H, W, 3] in [0, 1] with `style` (an image or a list) -> TransferResult (image at the content's size).
+def transfer(content, style, *, optimizer="lbfgs", steps=None, init="content", style_weight: float | None = None,
+             content_weight: float | None = None, tv_weight: float | None = None, form: str | None = None,
+             preserve_color: str | None = None, network=None, terms=(), progress: bool | str = True,
+             callback: Callable | None = None) -> TransferResult:
+    """Stylise `content` with `style` (an image, a list, or terms.Style terms) -> TransferResult (image at the content's size).
 
-    `optimizer` is "lbfgs" (L-BFGS inside TensorFlow, helpers.lbfgs), "lbfgs-scipy" (scipy's L-BFGS-B) or "adam".
-    `steps` is an int, or one int per scale (a list, tuple or array); Adam's `epsilon` defaults to ADAM_EPSILON[form];
-    `callback(step, image, losses)` is called every `callback_every` steps; `progress` shows a bar (a string labels it).
-    Ctrl-C (KeyboardInterrupt) returns the best image so far; a NaN/Inf loss returns the last good image.
-    `precision` is the precision VGG19 computes in: "float32", "bfloat16", or "auto" (bfloat16 only where this machine
-    runs it faster; measured once, see helpers.precision); the losses are always computed and recorded in float32.
-    `recompute=True` recomputes VGG19's activations block by block in the backward pass instead of keeping them (off by
-    default: benchmarks/RESULTS.md measures what it saves and costs). `memory="auto"` runs VGG19's first two blocks in
-    stripes for images over STRIPES_ABOVE pixels (the same loss and gradient in less memory, a little slower; said in one
-    line); "low" always does, "fast" never; masks need "fast" (which "auto" then picks); `recompute` applies only to the
-    whole image.
-    `extractor` replaces VGG19 by any model with StyleContentModel's interface (its own layers; `weights`, `pooling`,
-    `precision`, `recompute`, `memory`, `style_layers` and `content_layers` are then unused, and the loss form defaults to "relative").
-    `content` and `style` may also be example names, file paths, PIL images or arrays: those larger than `max_dim`
-    (default 512 px on the long side, or the largest of `scales`) are scaled down first, with a note that says so;
-    max_dim=None keeps them at full size. A tf.Tensor is used at its own size. The result has the content's size
-    after that scaling.
-    Spatial control (Gatys et al. 2017): `masks` gives one mask per style over the content (helpers.masks: a built-in
-    name, "auto", a grey image file or an array; None: everywhere), so each style is matched only inside its region and
-    a region no mask covers keeps the photo; `style_masks` optionally picks the region of each style image to copy;
-    `mask_mode` is "simple" or "inside" (how masks reach each layer). `style_scale` resizes each style so its long side
-    is style_scale x the content's (jcjohnson/neural-style's -style_scale). `layer_weights` may also be a list with one
-    {layer: weight} dict per style, e.g. fine layers from one style and coarse layers from another.
-    `extra_loss(image)` -> scalar is added to the objective (recorded as 'extra' in the history), e.g. the temporal
-    loss of helpers.temporal for video; it gets the image being optimised at each scale.
+    `optimizer`: "lbfgs" (L-BFGS inside TensorFlow, helpers.lbfgs), "lbfgs-scipy" (scipy's L-BFGS-B), "adam", or
+    Adam(...) / LBFGS(...) with their settings. `steps`: a count (None: DEFAULT_STEPS), or {long side: steps} to go
+    coarse to fine, e.g. {256: 100, 512: 50}, each scale starting from the last one's result.
+    `init`: "content", "noise", "blend" (seed 0) or an image (optimize.initial_image(content, "noise", seed=1)).
+    The weights and `form` default to DEFAULTS for the VGG19 weights in use (resolve_settings).
+    `preserve_color`: None, "luminance" (optimise brightness only) or "histogram" (recolour the style first).
+    `network`: optimize.Network(weights=, pooling=, precision=, memory=, recompute=), or a model with
+    vgg.StyleContentModel's interface used instead of VGG19 (plain images only; the loss form then defaults to "relative").
+    `progress` shows a bar (a string labels it); `callback(step, image, losses)` is called every CALLBACK_EVERY steps,
+    or every n with optimize.every(n, fn). Ctrl-C returns the best image so far; a NaN/Inf loss the last good one.
+
+    The objective is content_weight * L_content + style_weight * (the mean of each style's L_style) + tv_weight * TV.
+    Anything else is a term (helpers.terms): `content` may be a terms.Content (its own layers, weight and form),
+    `style` terms.Style terms (each with its own weight, layers, layer_weights, region `mask`, `style_mask` and `scale`:
+    Gatys et al. 2017's spatial and scale control), and `terms` adds more (terms.Temporal for video, terms.Custom).
+    The history then has one column per term, by name. Plain images keep the tutorial's computation exactly and may
+    run VGG19 in stripes (Network.memory); terms need whole feature maps.
+    Names and paths are scaled to 512 px on the long side (or the largest scale), a tf.Tensor is used at its own size.
     """
-    # 1. Check every argument and load the images, before any work starts.
-    _check_hooks(seed=seed, callback=callback, progress=progress, extra_loss=extra_loss)
-    plan = _plan(content, style, optimizer=optimizer, steps=steps, init=init, style_weight=style_weight,
-                 content_weight=content_weight, tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers,
-                 weights=weights, pooling=pooling, preserve_color=preserve_color, scales=scales, callback_every=callback_every,
-                 style_blend_weights=style_blend_weights, form=form, learning_rate=learning_rate, beta_1=beta_1,
-                 beta_2=beta_2, epsilon=epsilon, lbfgs_memory=lbfgs_memory, extractor=extractor, max_dim=max_dim,
-                 precision=precision, recompute=recompute, masks=masks, style_masks=style_masks, mask_mode=mask_mode,
-                 style_scale=style_scale, layer_weights=layer_weights, memory=memory)
-    # 2. Colour: what the optimiser sees, and how its image becomes the result.
-    start = initial_image(plan.content, init, seed)
-    work_content, work_styles, start, finish = _colour_handling(preserve_color, plan.content, plan.styles, start)
-    # 3. The feature extractor: VGG19 cut after the deepest layer a term with a non-zero weight uses, in the chosen precision.
-    if extractor is None:
-        rows = _stripes_for(plan)  # stripes replace recomputation where they are used
-        extractor = vgg.StyleContentModel(plan.style_layers if plan.chosen["style_weight"] > 0 else [],
-                                          plan.content_layers if plan.chosen["content_weight"] > 0 else [], weights, pooling,
-                                          precision=resolve_precision(plan.precision), recompute=plan.recompute and rows is None,
-                                          tile_rows=rows)
-    settings = _settings(plan, extractor, optimizer=optimizer, init=init, pooling=pooling, preserve_color=preserve_color,
-                         seed=seed, layer_weights=layer_weights, beta_1=beta_1, beta_2=beta_2)
-    if extra_loss is not None:
-        settings["extra_loss"] = extra_loss
-    # 4. Optimise at each scale, coarse to fine; each scale starts from the previous one's result.
-    recorder = _Recorder(sum(plan.steps), progress, callback, plan.callback_every, finish, plan.scales[0])
-    with _quiet_retracing():
-        final, stopped, message = _run_scales(plan, extractor, work_content, work_styles, start, recorder, settings)
-    # 5. Report how it ended, and return the image at the content's size.
-    return _finish(final, stopped, message, recorder, settings, finish, plan.content)
+    plan = _plan(content, style, optimizer=optimizer, steps=steps, init=init, style_weight=style_weight, content_weight=content_weight,
+                 tv_weight=tv_weight, form=form, preserve_color=preserve_color, network=network, terms=terms, progress=progress,
+                 callback=callback)
+    return _run(plan, progress, callback)
 
 
 @contextlib.contextmanager
@@ -1018,76 +1037,20 @@ class ObjectiveProblem:
         return total, parts, tf.zeros_like(image) if grad is None else grad  # None when no term depends on the image
 
 
-def minimize(objective, content, *, optimizer: str = "lbfgs", steps: int | None = None, init="content", seed: int = 0,
-             precision: str = "auto", weights="auto", pooling: str = "max", callback: Callable | None = None, callback_every: int = 10,
-             progress: bool | str = True, learning_rate: float = 0.02, beta_1: float = 0.99, beta_2: float = 0.999,
-             epsilon: float | None = None, lbfgs_memory: int | None = None, max_dim: int | None = images.DEFAULT_MAX_DIM) -> TransferResult:
+def minimize(objective, content, *, optimizer="lbfgs", steps=None, init="content", preserve_color: str | None = None,
+             network=None, progress: bool | str = True, callback: Callable | None = None) -> TransferResult:
     """Minimise an objective (helpers.terms.Objective, or a list of terms) over a picture of `content`'s size -> TransferResult.
 
-    Any optimiser of the course ("lbfgs", "lbfgs-scipy", "adam", with transfer's settings and defaults) minimises any
-    objective. `content` sets the size and, with init="content", the start; it is loaded as transfer loads it.
-    result.history has one column per term, by name (total == their sum). VGG19 computes in `precision` and holds
-    exactly the layers the terms need. Ctrl-C returns the best image so far; a NaN/Inf loss the last good one.
-
-    transfer() still does what this does not: several scales (coarse to fine), preserve_color, memory="low" (stripes)
-    and recompute, a replacement `extractor`, blends of several styles by weight, and defaults that follow the VGG19
-    weights in use (random weights get form="relative"; the terms' defaults are the tutorial's).
+    Any optimiser of the course minimises any objective; the arguments are transfer()'s (steps may go coarse to fine).
+    `content` sets the size and, with init="content", the start; it is loaded as transfer loads it. result.history has
+    one column per term, by name (total == their sum). VGG19 holds exactly the layers the terms need.
     """
-    from helpers import terms  # terms imports this module
-
-    objective = terms.check_objective(objective)
-    _check_hooks(seed=seed, callback=callback, progress=progress, extra_loss=None)
-    optimizer = validate.choice("optimizer", optimizer, OPTIMIZERS, error=TransferError)
-    precision = validate.choice("precision", precision, PRECISIONS, error=TransferError)
-    if isinstance(init, str) and init not in INITS:
-        raise TransferError(f"unknown init {init!r}; use one of {', '.join(INITS)} or an image tensor")
-    steps = _check_count(DEFAULT_STEPS[optimizer] if steps is None else steps, "steps")
-    callback_every = _check_count(callback_every, "callback_every")
-    content = _load(content, "content", _check_max_dim(max_dim))
-    _, height, width, _ = (int(d) for d in content.shape)
-    if optimizer == "adam":
-        if not isinstance(learning_rate, tf.keras.optimizers.schedules.LearningRateSchedule):
-            learning_rate = _check_number(learning_rate, "learning_rate", low=0.0, high=1.0, hint="pixels lie in [0, 1]; 0.02 is the default")
-        for beta, beta_name in ((beta_1, "beta_1"), (beta_2, "beta_2")):
-            validate.number(beta_name, beta, low=0, high=1, high_open=True, error=TransferError)
-        epsilon = ADAM_EPSILON[objective.form] if epsilon is None else _check_number(epsilon, "epsilon", low=0.0, high=math.inf)
-    memory = default_lbfgs_memory(height * width, 3) if lbfgs_memory is None else _check_count(lbfgs_memory, "lbfgs_memory")
-    start = initial_image(content, init, seed)
-    extractor = objective.extractor(weights, pooling, precision=resolve_precision(precision))
-    settings = {
-        "optimizer": optimizer, "steps": [steps], "init": init if isinstance(init, str) else "image", "seed": seed,
-        "terms": [repr(t) for t in objective.terms], "names": list(objective.names),
-        "style_layers": objective.style_layers, "content_layers": objective.content_layers, "weights_kind": extractor.weights_kind,
-        "pooling": pooling, "size": (height, width), "scales": [max(height, width)], "deepest_layer": extractor.deepest_layer,
-        "precision": extractor.precision,
-    }
-    if optimizer == "adam":
-        settings.update(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
-    else:
-        settings.update(lbfgs_memory=memory)
-    if optimizer == "lbfgs":
-        settings.update(lbfgs_line_search=lbfgs.LINE_SEARCH, lbfgs_bounds=lbfgs.BOUND_HANDLING)
-    recorder = _TermRecorder(objective.names, steps, progress, callback, callback_every, _identity, max(height, width))
-    current = start
-    with _quiet_retracing():
-        try:
-            problem = ObjectiveProblem(objective, extractor, (height, width))
-            if optimizer == "adam":
-                final = _run_adam(problem, start, steps, recorder, learning_rate, beta_1, beta_2, epsilon)
-            elif optimizer == "lbfgs-scipy":
-                final = _run_lbfgs(problem, start, steps, recorder, memory)
-            else:
-                final = _run_lbfgs_tf(problem, start, steps, recorder, memory)
-            stopped, message = "finished", ""
-        except KeyboardInterrupt:
-            best, last_good = recorder.best[1], recorder.last_good
-            final = best if best is not None else (last_good if last_good is not None else current)
-            stopped = "interrupted"
-            message = f"Interrupted at step {recorder.step}: returning the best image so far (loss {recorder.best[0]:.4g})."
-        except _Stop as exc:
-            final = recorder.last_good if recorder.last_good is not None else start
-            stopped = "non-finite loss"
-            message = f"Stopped: {exc}. Returning the last image with a finite loss; try smaller weights or learning rate."
-        finally:
-            recorder.close()
-    return _finish(final, stopped, message, recorder, settings, _identity, content)
+    objective = _terms_module().check_objective(objective)
+    common = _common(optimizer, steps, init, preserve_color, network, progress, callback)
+    if common["extractor"] is not None:
+        raise validate.refuse("network", common["extractor"], "terms read VGG19 layers by name", "pass optimize.Network(...)", TransferError)
+    if common["network"].memory == "low":
+        raise validate.refuse("Network.memory", "low", "terms need whole feature maps, which VGG19 in stripes never holds",
+                              "use memory='auto' or 'fast'", TransferError)
+    plan = _Plan(content=_load(content, "content", _content_size(common["scales"])), objective=objective, **common)
+    return _run(plan, progress, callback)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from helpers import config, files, timing
 
-#: What transfer(precision=...) and feedforward.train(precision=...) accept.
+#: What optimize.Network(precision=...) and feedforward.train(precision=...) accept.
 CHOICES = ("auto", "float32", "bfloat16")
 #: bfloat16 is chosen only when its pass takes at most this share of float32's (a clear win, not noise).
 FASTER_BY = 0.8

@@ -133,7 +133,7 @@ def stylize_frames(stylize, frames, progress: bool = True, desc: str = "frames")
 
 
 def temporal_loss(target, mask, weight: float = TEMPORAL_WEIGHT):
-    """Ruder et al.'s temporal loss as a function of the image: weight * sum c (x - target)^2 / D, for optimize.transfer(extra_loss=).
+    """Ruder et al.'s temporal loss as a function of the image: weight * sum c (x - target)^2 / D (what terms.Temporal computes).
 
     The target, mask and weight are checked here, once (TemporalError naming them); the returned function only
     compares the image's static size with the target's.
@@ -160,10 +160,12 @@ def stylize_optimizer(frames, style, flows, masks, *, temporal: bool = True, tem
     """Stylise each frame with optimize.transfer: independently (temporal=False: each starts from its own frame), or as
     Ruder et al. (temporal=True: each starts from the previous result warped by the flow and adds their temporal loss).
 
-    Returns stylised frames [T, H, W, 3]; extra keyword arguments go to optimize.transfer (e.g. weights, precision).
+    Returns stylised frames [T, H, W, 3]; extra keyword arguments go to optimize.transfer (e.g. network, style_weight).
     A list passed as `histories` receives each frame's loss history (optimize.TransferResult.history: the style,
-    content and, with the temporal loss, 'extra' terms per recorded step).
+    content, tv and, with the temporal loss, 'temporal' terms per recorded step).
     """
+    from helpers import terms  # terms imports this module
+
     frames = check_frames(frames)
     temporal = validate.flag("temporal", temporal, TemporalError)
     progress = validate.flag("progress", progress, TemporalError)
@@ -178,13 +180,12 @@ def stylize_optimizer(frames, style, flows, masks, *, temporal: bool = True, tem
     with _frame_bar(len(frames), "Ruder et al." if temporal else "independent frames", progress) as advance:
         for t, frame in enumerate(frames):
             content = tf.constant(frame[None])
-            init, extra = "content", None
+            init, extra = "content", ()
             if temporal and t > 0:
                 previous = warped_previous(out[-1], flows[t], masks[t], frame)
                 init = tf.constant(previous[None])
-                extra = temporal_loss(previous, masks[t], temporal_weight)
-            result = optimize.transfer(content, style, steps=int(steps), init=init, extra_loss=extra, progress=False,
-                                       max_dim=None, **transfer_kwargs)
+                extra = [terms.Temporal(previous, None, masks[t], temporal_weight)]  # None: the previous output is warped already
+            result = optimize.transfer(content, style, steps=int(steps), init=init, terms=extra, progress=False, **transfer_kwargs)
             out.append(np.asarray(result.image, np.float32)[0])
             if histories is not None:
                 histories.append(result.history)

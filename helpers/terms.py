@@ -257,7 +257,7 @@ class Temporal:
         self.name = _name("Temporal", self.name)
         previous = np.asarray(self.previous[0] if np.ndim(self.previous) == 4 else self.previous, np.float32)
         self.target = previous if self.flow is None else temporal.warped_previous(previous, self.flow, self.mask, previous)
-        self._loss = temporal.temporal_loss(self.target, self.mask, self.weight)  # the weight inside, exactly as transfer(extra_loss=) gets it
+        self._loss = temporal.temporal_loss(self.target, self.mask, self.weight)  # the weight inside, as temporal.stylize_optimizer always had it
 
     def needs(self) -> tuple[tuple, tuple]:
         """No VGG19 layers."""

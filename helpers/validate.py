@@ -32,6 +32,10 @@ def show(value, limit: int = 60) -> str:
     if _is_tensor(value):
         shape = getattr(value.shape, "as_list", lambda: None)() if getattr(value.shape, "rank", 0) is not None else None
         return f"<tensor {getattr(value.dtype, 'name', value.dtype)} of shape {'unknown' if shape is None else shape}>"
+    if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) or _is_tensor(v) for v in value):  # each image by its shape
+        inner = ", ".join(show(v, limit) for v in value)
+        text = f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+        return text if len(text) <= 2 * limit else text[: 2 * limit - 3] + "..."
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

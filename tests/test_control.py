@@ -1,4 +1,4 @@
-"""Notebook 06's controls: spatial control through optimize.transfer(masks=...), style scale, per-style layer weights,
+"""Notebook 06's controls: spatial control through Style terms with masks, style scale, layers split between styles,
 the stroke-size measure, the Hub model's style-size knob, and the exercise checks."""
 
 from __future__ import annotations
@@ -7,27 +7,29 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import check, compare, hub, images, losses, masks, optimize, vgg
+from helpers import check, compare, hub, images, losses, masks, optimize, terms, vgg
 from helpers.check import control
 from helpers.check import solutions_control as solutions
 
-FAST = {"progress": False, "weights": "random", "precision": "float32"}
+FAST = {"progress": False, "network": optimize.Network(weights="random", precision="float32")}
+#: The tutorial's loss for the content and TV terms (a Style term brings its own weight).
+LOSS = {"content_weight": 1e4, "tv_weight": 30.0, "form": "mean"}
 
 
 def _image(h, w, seed):
     return tf.random.stateless_uniform((1, h, w, 3), seed=(seed, seed + 1))
 
 
-# ----------------------------------------------------------------------------------------------- transfer with masks
+# ----------------------------------------------------------------------------------------------- Style terms with masks
 
 
 def test_a_mask_of_ones_changes_nothing():
     content, style = _image(48, 48, 1), _image(48, 48, 3)
-    plain = optimize.transfer(content, style, steps=3, optimizer="adam", **FAST)
-    masked = optimize.transfer(content, style, steps=3, optimizer="adam", masks=[np.ones((48, 48))], **FAST)
+    plain = optimize.transfer(content, style, steps=3, optimizer="adam", style_weight=1e-2, **LOSS, **FAST)
+    masked = optimize.transfer(content, terms.Style(style, mask=np.ones((48, 48))), steps=3, optimizer="adam", **LOSS, **FAST)
     np.testing.assert_allclose(masked.history["total"], plain.history["total"], rtol=1e-4)
     np.testing.assert_allclose(masked.image.numpy(), plain.image.numpy(), atol=1e-4)
-    assert masked.settings["masks"] == 1 and masked.settings["mask_mode"] == "simple" and plain.settings["masks"] is None
+    assert masked.settings["names"] == ["content", "style", "tv"] and "names" not in plain.settings
 
 
 def _region_style_loss(model, image, style, region):
@@ -42,7 +44,8 @@ def test_two_regions_each_take_their_own_style():
     content = images.load_img("astronaut", max_dim=64)
     styles = [images.load_img("swirls", max_dim=64), images.load_img("mosaic", max_dim=64)]
     regions = [masks.builtin("left", (64, 64)), masks.builtin("right", (64, 64))]
-    result = optimize.transfer(content, styles, masks=regions, steps=15, progress=False, weights="auto", precision="float32")
+    result = optimize.transfer(content, [terms.Style(s, mask=r) for s, r in zip(styles, regions)], steps=15, progress=False,
+                               network=optimize.Network(weights="auto", precision="float32"))
     assert result.settings["stopped"] in ("finished",) or result.settings["stopped"].startswith("lbfgs stopped early")
     model = vgg.StyleContentModel(weights="auto")
     for s, style in enumerate(styles):
@@ -53,20 +56,23 @@ def test_two_regions_each_take_their_own_style():
         assert own < 0.9
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"masks": ["left"]}, r"masks: 1 mask\(s\) given for 2 style\(s\)"),
-    ({"masks": ["left", np.zeros((48, 48))]}, r"masks\[1\]: covers nothing"),
-    ({"masks": ["left", np.ones((3, 48))]}, r"masks\[1\].*too thin"),
-    ({"masks": ["left", "right"], "style_blend_weights": [0.3, 0.7]}, "cannot be combined with masks"),
-    ({"masks": ["left", "right"], "mask_mode": "fuzzy"}, "unknown mask_mode"),
-    ({"style_masks": ["left", "right"]}, "style_masks needs masks"),
-    ({"masks": ["left", "right"], "style_masks": ["top"]}, r"style_masks: 1 mask\(s\) given for 2"),
-    ({"masks": ["left", np.pad(np.ones((48, 2)), ((0, 0), (20, 26)))], "mask_mode": "inside"}, r"masks\[1\]: covers nothing at any"),
-    ({"layer_weights": [None]}, "1 per-style entries for 2 style"),
+_NARROW = np.pad(np.ones((48, 2)), ((0, 0), (20, 26)))
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda s: terms.Style(s, mask=np.zeros((48, 48))), masks.MaskError, r"Style.mask.*covers nothing"),
+    (lambda s: terms.Style(s, mask=np.ones((3, 48))), masks.MaskError, r"Style.mask.*too thin"),
+    (lambda s: terms.Style(s, mask="left", mask_mode="fuzzy"), terms.TermError, "Style.mask_mode = 'fuzzy'"),
+    (lambda s: terms.Style(s, mask=_NARROW, mask_mode="inside"), masks.MaskError, r"Style.mask.*covers nothing at any"),
+    (lambda s: terms.Style(s, mask="leftt"), masks.MaskError, "Did you mean 'left'"),
+    (lambda s: terms.Style(s, mask="left", style_mask=np.zeros((48, 48))), masks.MaskError, r"Style.style_mask.*covers nothing"),
 ])
-def test_bad_masks_and_settings_are_refused_before_any_work(kwargs, match):
-    with pytest.raises(optimize.TransferError, match=match):
-        optimize.transfer(_image(48, 48, 5), [_image(48, 48, 7), _image(48, 48, 9)], steps=1, **FAST, **kwargs)
+def test_bad_masks_are_refused_before_the_first_step(make, error, match):
+    seen = []
+    with pytest.raises(error, match=match):
+        optimize.transfer(_image(48, 48, 5), [terms.Style(_image(48, 48, 7), mask="right"), make(_image(48, 48, 9))], steps=3,
+                          callback=optimize.every(1, lambda *a: seen.append(a)), **FAST)
+    assert not seen, "refused before any step"
 
 
 def test_masks_need_vgg19_features():
@@ -76,75 +82,80 @@ def test_masks_need_vgg19_features():
         def __call__(self, image):
             return {}
 
-    with pytest.raises(optimize.TransferError, match="masks need VGG19"):
-        optimize.transfer(_image(48, 48, 5), _image(48, 48, 7), masks="left", extractor=Other(), steps=1, progress=False)
+    with pytest.raises(optimize.TransferError, match="network = .*a replacement extractor works with plain images only"):
+        optimize.transfer(_image(48, 48, 5), terms.Style(_image(48, 48, 7), mask="left"), network=Other(), steps=1, progress=False)
 
 
 def test_a_style_mask_of_ones_gives_the_plain_targets():
-    model = vgg.StyleContentModel(weights="random")
+    model = vgg.StyleContentModel(weights="random", precision="float32")
     style = _image(40, 56, 11)
-    regions, targets = optimize._guided_targets(model, (32, 32), [style], [None], [tf.ones((1, 40, 56, 1))], "simple")
-    plain = model(style)["style"]
+
+    def features(image):
+        return model.features(image)["style"]
+
+    guided = terms.Style(style, mask=np.ones((32, 32)), style_mask=np.ones((40, 56))).prepare(features, (32, 32))
+    plain = terms.Style(style).prepare(features, (32, 32))
     for name in model.style_layers:
-        np.testing.assert_allclose(targets[0][name].numpy(), plain[name].numpy(), rtol=1e-5)
-        assert regions[0][name].shape[1:3] == masks.layer_sizes((32, 32), [name])[name]
+        np.testing.assert_allclose(guided["targets"][name].values["gram"].numpy(), plain["targets"][name].values["gram"].numpy(), rtol=1e-5)
+        assert guided["regions"][name].shape[1:3] == masks.layer_sizes((32, 32), [name])[name]
 
 
 # ----------------------------------------------------------------------------------------------- style scale
 
 
 def _style_sizes(monkeypatch):
-    """Record the style sizes each StyleTransferProblem is built with."""
-    seen, original = [], optimize.StyleTransferProblem.__init__
+    """Record the size each style term's image is given before its statistics are taken."""
+    seen, original = [], optimize._scale_style
 
-    def spy(self, extractor, content, styles, *args, **kwargs):
-        seen.append([tuple(int(d) for d in s.shape[1:3]) for s in styles])
-        original(self, extractor, content, styles, *args, **kwargs)
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        seen.append(tuple(int(d) for d in out.shape[1:3]))
+        return out
 
-    monkeypatch.setattr(optimize.StyleTransferProblem, "__init__", spy)
+    monkeypatch.setattr(optimize, "_scale_style", spy)
     return seen
 
 
-def test_style_scale_sets_the_styles_long_side_relative_to_the_content(monkeypatch):
+def test_a_style_terms_scale_sets_its_long_side_relative_to_the_picture(monkeypatch):
     seen = _style_sizes(monkeypatch)
     content = _image(64, 96, 13)
-    optimize.transfer(content, _image(100, 50, 15), style_scale=0.75, steps=1, **FAST)
-    assert seen[-1] == [(72, 36)]  # long side 0.75 x 96 = 72, aspect kept
-    result = optimize.transfer(content, "swirls", style_scale=2.0, steps=1, **FAST)  # a name: loaded at full size, then scaled
-    assert seen[-1] == [(192, 192)] and result.settings["style_scale"] == 2.0
-    optimize.transfer(content, "swirls", steps=1, **FAST)
-    assert seen[-1] == [(512, 512)]  # without style_scale a style keeps its size (up to max_dim)
+    optimize.transfer(content, terms.Style(_image(100, 50, 15), scale=0.75), steps=1, **FAST)
+    assert seen[-1] == (72, 36)  # long side 0.75 x 96 = 72, aspect kept
+    result = optimize.transfer(content, terms.Style("swirls", scale=2.0), steps=1, **FAST)  # a name: loaded at full size, then scaled
+    assert seen[-1] == (192, 192) and "scale=2.0" in result.settings["terms"][1]
+    assert tuple(terms.Style("swirls").image.shape[1:3]) == (512, 512)  # without a scale a style keeps its size (up to 512 px)
 
 
 def test_a_tiny_style_scale_keeps_vggs_minimum_side(monkeypatch, capsys):
     seen = _style_sizes(monkeypatch)
-    optimize.transfer(_image(48, 64, 17), _image(64, 128, 19), style_scale=0.1, steps=1, **FAST)
-    assert seen[-1] == [(32, 64)]  # 0.1 x 64 = 6 px asked; the short side stays at 32 px, the aspect is kept
-    assert "would make style smaller than 32 px" in capsys.readouterr().out
+    optimize.transfer(_image(48, 64, 17), terms.Style(_image(64, 128, 19), scale=0.1), steps=1, **FAST)
+    assert seen[-1] == (32, 64)  # 0.1 x 64 = 6 px asked; the short side stays at 32 px, the aspect is kept
+    assert "would make Style.image smaller than 32 px" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("value, match", [(100, "at most 2048"), (-1, r"style_scale = -1: must be > 0"),
-                                          ("big", "style_scale = .big.: a string, not a number")])
-def test_bad_style_scales(value, match):
-    with pytest.raises(optimize.TransferError, match=match):
-        optimize.transfer(_image(48, 64, 17), _image(64, 64, 19), style_scale=value, steps=1, **FAST)
+@pytest.mark.parametrize("value, error, match", [(100, optimize.TransferError, "at most 2048"),
+                                                 (-1, terms.TermError, r"Style.scale = -1: must be > 0"),
+                                                 ("big", terms.TermError, "Style.scale = .big.: a string, not a number")])
+def test_bad_style_scales(value, error, match):
+    with pytest.raises(error, match=match):
+        optimize.transfer(_image(48, 64, 17), terms.Style(_image(64, 64, 19), scale=value), steps=1, **FAST)
 
 
-# ----------------------------------------------------------------------------------------------- per-style layer weights
+# ----------------------------------------------------------------------------------------------- layers split between styles
 
 
-def test_per_style_layer_weights_split_the_layers_between_styles():
-    model = vgg.StyleContentModel(weights="random")
+def test_two_style_terms_split_the_layers_between_styles():
     content, fine, coarse = _image(40, 40, 21), _image(40, 40, 23), _image(40, 40, 25)
-    split = [{n: (0.5 if n in vgg.STYLE_LAYERS[:2] else 0.0) for n in vgg.STYLE_LAYERS},
-             {n: (0.0 if n in vgg.STYLE_LAYERS[:2] else 1 / 3) for n in vgg.STYLE_LAYERS}]
-    problem = optimize.StyleTransferProblem(model, content, [fine, coarse], [0.5, 0.5], style_weight=1.0, content_weight=0.0,
-                                            tv_weight=0.0, form="relative", layer_weights=split)
-    _, parts = problem.losses(content)
-    out = model(content)["style"]
-    expected = 0.5 * losses.style_loss(out, model(fine)["style"], split[0], "relative") + \
-        0.5 * losses.style_loss(out, model(coarse)["style"], split[1], "relative")
-    assert float(parts["style"]) == pytest.approx(float(expected), rel=1e-5)
+    first, rest = vgg.STYLE_LAYERS[:2], vgg.STYLE_LAYERS[2:]
+    objective = terms.Objective([terms.Style(fine, layers=first, weight=0.5, form="relative"),
+                                 terms.Style(coarse, layers=rest, weight=0.5, form="relative")])
+    _, parts = objective.losses(content, objective.extractor(weights="random", precision="float32"))
+    model = vgg.StyleContentModel(weights="random", precision="float32")
+    out, fine_grams, coarse_grams = model(content)["style"], model(fine)["style"], model(coarse)["style"]
+    expected = [0.5 * losses.style_loss({n: out[n] for n in layers}, {n: grams[n] for n in layers}, None, "relative")
+                for layers, grams in ((first, fine_grams), (rest, coarse_grams))]
+    assert float(parts["style"]) == pytest.approx(float(expected[0]), rel=1e-5)
+    assert float(parts["style_2"]) == pytest.approx(float(expected[1]), rel=1e-5)
 
 
 # ----------------------------------------------------------------------------------------------- the stroke-size measure

@@ -1,4 +1,4 @@
-"""helpers.feature_nets: Magenta's MobileNetV2 trunk as a style/content extractor, and transfer(extractor=...)."""
+"""helpers.feature_nets: Magenta's MobileNetV2 trunk as a style/content extractor, and transfer(network=...)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_unknown_layer_lists_valid_names():
 def test_transfer_with_another_extractor_lowers_its_loss(mobilenet):
     content = images.load_example("astronaut", max_dim=48)
     style = images.load_example("swirls", max_dim=48)
-    result = optimize.transfer(content, style, extractor=mobilenet, steps=4, progress=False)
+    result = optimize.transfer(content, style, network=mobilenet, steps=4, progress=False)
     assert result.settings["weights_kind"] == "mobilenet" and result.settings["form"] == "relative"
     assert result.settings["style_layers"] == feature_nets.MOBILENET_STYLE_LAYERS
     assert result.history["total"][-1] < 0.9 * result.history["total"][0], result.history["total"]
@@ -51,5 +51,5 @@ def test_transfer_with_another_extractor_lowers_its_loss(mobilenet):
 
 def test_transfer_refuses_an_extractor_without_layers():
     content = images.load_example("astronaut", max_dim=48)
-    with pytest.raises(optimize.TransferError, match="extractor must be callable"):
-        optimize.transfer(content, content, extractor=lambda image: {}, steps=1, progress=False)
+    with pytest.raises(optimize.TransferError, match="network = .*neither an optimize.Network nor a feature extractor"):
+        optimize.transfer(content, content, network=lambda image: {}, steps=1, progress=False)

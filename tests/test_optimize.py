@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import colour, images, lbfgs, losses, optimize, vgg
+from helpers import colour, images, lbfgs, losses, optimize, terms, vgg
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,8 @@ def lbfgs_runs(pair64):
     runs = {}
     for optimizer in LBFGS_ENGINES:
         seen = []
-        result = optimize.transfer(*pair64, optimizer=optimizer, steps=25, progress=False, callback_every=1,
-                                   callback=lambda step, img, parts, seen=seen: seen.append(img.numpy()))
+        result = optimize.transfer(*pair64, optimizer=optimizer, steps=25, progress=False,
+                                   callback=optimize.every(1, lambda step, img, parts, seen=seen: seen.append(img.numpy())))
         runs[optimizer] = result, seen
     return runs
 
@@ -101,8 +101,8 @@ def test_matches_the_tutorial_train_step(pair32):
         after.append(image.numpy())
     seen = {}
     result = optimize.transfer(
-        content, style, steps=3, weights="random", progress=False, callback=lambda s, im, p: seen.update({s: im.numpy()}),
-        callback_every=1, **optimize.TUTORIAL_RECIPE,
+        content, style, steps=3, progress=False, callback=optimize.every(1, lambda s, im, p: seen.update({s: im.numpy()})),
+        **{**optimize.TUTORIAL_RECIPE, "network": optimize.Network(weights="random", precision="float32")},
     )
     np.testing.assert_allclose(result.history["total"][:3], mine, rtol=1e-4)
     # One step agrees to float precision. Later steps drift by float rounding only: the TV gradient is a sign,
@@ -112,13 +112,15 @@ def test_matches_the_tutorial_train_step(pair32):
     assert np.abs(after[2] - content.numpy()).max() > 1e-2, "three steps should move the image"
 
 
-def test_same_seed_same_image(pair32):
-    kw = dict(init="noise", steps=3, progress=False)
-    a = optimize.transfer(*pair32, seed=7, **kw).image.numpy()
-    b = optimize.transfer(*pair32, seed=7, **kw).image.numpy()
-    c = optimize.transfer(*pair32, seed=8, **kw).image.numpy()
+def test_the_same_noise_gives_the_same_image(pair32):
+    kw = dict(steps=3, progress=False)
+    a = optimize.transfer(*pair32, init="noise", **kw).image.numpy()
+    b = optimize.transfer(*pair32, init="noise", **kw).image.numpy()
+    seed_0 = optimize.transfer(*pair32, init=optimize.initial_image(pair32[0], "noise", seed=0), **kw).image.numpy()
+    seed_8 = optimize.transfer(*pair32, init=optimize.initial_image(pair32[0], "noise", seed=8), **kw).image.numpy()
     np.testing.assert_array_equal(a, b)
-    assert np.abs(a - c).mean() > 1e-3
+    np.testing.assert_array_equal(a, seed_0)  # init="noise" is seed 0's noise
+    assert np.abs(a - seed_8).mean() > 1e-3
 
 
 def test_init_options(pair32):
@@ -161,25 +163,37 @@ def test_histogram_matching_moves_style_colours_to_the_content(pair64):
 def test_two_styles_blend(pair32):
     content, style = pair32
     other = images.load_example("mosaic", 32)
-    result = optimize.transfer(content, [style, other], style_blend_weights=[3, 1], steps=3, progress=False)
-    settings = result.settings
-    assert settings["style_blend_weights"] == [0.75, 0.25]
-    # the style term is the weighted sum of the two styles' losses (step 0: the content image itself)
     model = vgg.StyleContentModel(weights="auto")
     grams = model(content)["style"]
-    each = [float(losses.style_loss(grams, model(s)["style"], None, settings["form"])) for s in (style, other)]
+    each = [float(losses.style_loss(grams, model(s)["style"], None, "mean")) for s in (style, other)]
     assert abs(each[0] - each[1]) > 0.05 * max(each), each  # the two styles differ, so the weights matter
-    np.testing.assert_allclose(result.history["style"][0], settings["style_weight"] * (0.75 * each[0] + 0.25 * each[1]), rtol=1e-4)
+    # a list of images: equal shares of style_weight (step 0: the content image itself)
+    equal = optimize.transfer(content, [style, other], steps=1, progress=False)
+    assert equal.settings["style_blend_weights"] == [0.5, 0.5]
+    np.testing.assert_allclose(equal.history["style"][0], equal.settings["style_weight"] * (0.5 * each[0] + 0.5 * each[1]), rtol=1e-4)
+    # other shares: Style terms with their own weights, one history column each
+    terms_run = optimize.transfer(content, [terms.Style(style, weight=0.75e-2), terms.Style(other, weight=0.25e-2)], steps=1, progress=False)
+    np.testing.assert_allclose(terms_run.history["style"][0], 0.75e-2 * each[0], rtol=1e-4)
+    np.testing.assert_allclose(terms_run.history["style_2"][0], 0.25e-2 * each[1], rtol=1e-4)
 
 
 @pytest.mark.parametrize(
-    "weights, match",
-    [([1.0], "2 style"), ([1, 2, 3], "2 style"), ([0, 0], "sum to zero"), ([1, -1], ">= 0"), ([1, float("nan")], ">= 0")],
+    "make, match",
+    [
+        (lambda c, s: dict(style=[s, terms.Style(s)]), "style = .*: mixes images and Style terms"),
+        (lambda c, s: dict(style=[]), r"style = \[\]: no style"),
+        (lambda c, s: dict(style=terms.Style(s), style_weight=1.0), "style_weight = 1.0: the Style term brings its own weight"),
+        (lambda c, s: dict(content=terms.Content(c), content_weight=1.0), "content_weight = 1.0: the Content term brings its own weight"),
+        (lambda c, s: dict(content=terms.Content(c), style=terms.Style(s), form="paper"), "form = 'paper': the Content and Style terms"),
+        (lambda c, s: dict(network=optimize.Network(memory="low"), terms=terms.Custom(tf.reduce_mean)), "Network.memory = 'low': terms need"),
+        (lambda c, s: dict(network=vgg.StyleContentModel(weights="random"), style=terms.Style(s)), "network = .*plain images only"),
+    ],
 )
-def test_blend_weights_are_validated(pair32, weights, match):
+def test_terms_and_their_weights_are_checked(pair32, make, match):
     content, style = pair32
+    kwargs = {"content": content, "style": style, **make(content, style)}
     with pytest.raises(optimize.TransferError, match=match):
-        optimize.transfer(content, [style, style], style_blend_weights=weights, steps=1, progress=False)
+        optimize.transfer(kwargs.pop("content"), kwargs.pop("style"), steps=1, progress=False, **kwargs)
 
 
 @pytest.mark.parametrize("optimizer", [*LBFGS_ENGINES, "adam"])
@@ -192,7 +206,7 @@ def test_nan_returns_the_last_good_image(pair32, monkeypatch, capsys, optimizer)
         return tf.where(calls > 3, tf.constant(float("nan")), real(image))
 
     monkeypatch.setattr(losses, "total_variation_loss", poisoned)
-    result = optimize.transfer(*pair32, optimizer=optimizer, steps=20, progress=False, weights="random")
+    result = optimize.transfer(*pair32, optimizer=optimizer, steps=20, progress=False, network=optimize.Network(weights="random"))
     assert result.settings["stopped"] == "non-finite loss"
     assert "loss became nan" in capsys.readouterr().out
     assert len(result.history["total"]) == 3 and all(np.isfinite(result.history["total"]))
@@ -209,7 +223,7 @@ def test_interrupt_returns_the_best_image(pair32, capsys, optimizer):
         if step == 4:
             raise KeyboardInterrupt
 
-    result = optimize.transfer(*pair32, optimizer=optimizer, steps=20, callback=interrupt, callback_every=1, progress=False)
+    result = optimize.transfer(*pair32, optimizer=optimizer, steps=20, callback=optimize.every(1, interrupt), progress=False)
     assert result.settings["stopped"] == "interrupted"
     assert "Interrupted at step 4" in capsys.readouterr().out
     total = result.history["total"]
@@ -222,7 +236,7 @@ def test_interrupt_returns_the_best_image(pair32, capsys, optimizer):
 def test_scales_return_the_full_size():
     content = images.load_example("rocket", 64)  # not square
     style = images.load_example("swirls", 64)
-    result = optimize.transfer(content, style, scales=(48, 64), steps=(3, 2), progress=False)
+    result = optimize.transfer(content, style, steps={48: 3, 64: 2}, progress=False)
     assert result.image.shape == content.shape
     assert result.history["scale"][0] == 48 and result.history["scale"][-1] == 64
     assert result.settings["scales"] == [48, 64]
@@ -235,12 +249,14 @@ def test_zero_weights_are_allowed(pair32):
 
 def test_tutorial_recipe_total_is_the_tutorial_objective(pair32):
     content, style = pair32
-    result = optimize.transfer(content, style, steps=1, weights="random", progress=False, **optimize.TUTORIAL_RECIPE)
+    recipe = {**optimize.TUTORIAL_RECIPE, "network": optimize.Network(weights="random", precision="float32")}
+    result = optimize.transfer(content, style, steps=1, progress=False, **recipe)
     extractor = vgg.StyleContentModel(weights="random")
     loss = losses.style_content_loss(extractor(content), extractor(style)["style"], extractor(content)["content"])
     loss += 30 * tf.reduce_sum(tf.image.total_variation(content))
     np.testing.assert_allclose(result.history["total"][0], float(loss), rtol=1e-5)
-    assert result.settings["form"] == "mean" and result.settings["beta_1"] == 0.99
+    assert result.settings["form"] == "mean" and result.settings["beta_1"] == 0.99 and result.settings["epsilon"] == 0.1
+    assert result.settings["precision"] == "float32", "the recipe pins float32 on every machine"
 
 
 def test_defaults_follow_the_weights_kind():
@@ -252,41 +268,44 @@ def test_defaults_follow_the_weights_kind():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"optimizer": "sgd"}, "unknown optimizer 'sgd'"),
-        ({"init": "zeros"}, "unknown init 'zeros'"),
+        ({"optimizer": "sgd"}, "optimizer = 'sgd': .*lbfgs, lbfgs-scipy, adam"),
+        ({"optimizer": 3}, "optimizer = 3: a int is not an optimiser; pass one of lbfgs, lbfgs-scipy, adam, optimize.Adam"),
+        ({"init": "zeros"}, "init = 'zeros': not a known start; use one of content, noise, blend"),
         ({"style_weight": -1}, "style_weight = -1: must be >= 0"),
         ({"content_weight": -0.5}, "content_weight = -0.5: must be >= 0"),
         ({"content_weight": "1e4"}, "content_weight = '1e4': a string, not a number; pass the number itself: content_weight=1e4"),
         ({"style_weight": True}, "style_weight = True: a bool is not a number"),
         ({"tv_weight": -1}, "tv_weight = -1: must be"),
-        ({"style_layers": ["block9_conv1"]}, "valid names are: block1_conv1"),
-        ({"content_layers": ["conv4_2"]}, "valid names are"),
+        ({"terms": "temporal"}, "terms = 'temporal': not a list of terms"),
+        ({"terms": [42]}, r"terms\[0\] = 42: a int is not a term"),
         ({"steps": 0}, "steps = 0: must be >= 1"),
-        ({"preserve_color": "rgb"}, "preserve_color"),
+        ({"preserve_color": "rgb"}, "preserve_color = 'rgb': not a known colour mode"),
         ({"form": "squared"}, "unknown loss form"),
-        ({"scales": (16, 32)}, "VGG19 needs at least 32"),
-        ({"scales": (32, 28)}, "scales must increase"),
-        ({"steps": (2, 2)}, "2 values for 1 scales"),
+        ({"steps": {16: 1, 32: 1}}, r"steps \(a scale\) = 16: must be >= 32"),
+        ({"steps": {64: 1, 48: 1}}, "the long sides do not increase"),
+        ({"steps": {32: 0}}, r"steps\[32\] = 0: must be >= 1"),
+        ({"steps": {}}, "steps = {}: no scales"),
         ({"steps": 2.5}, "steps = 2.5: not a whole number; pass a whole number >= 1"),
         ({"steps": 10.0}, "steps = 10.0: a float, not a whole number; pass steps=10"),
         ({"steps": "10"}, "steps = '10': a string, not a whole number; pass the number itself: steps=10"),
         ({"steps": True}, "steps = True: a bool is not a whole number"),
-        ({"optimizer": "adam", "learning_rate": -0.01}, r"learning_rate = -0.01: must be in \(0, 1\]"),
-        ({"optimizer": "adam", "learning_rate": 50}, r"learning_rate = 50: must be in \(0, 1\]; pass a number in \(0, 1\] \(pixels lie in"),
-        ({"optimizer": "adam", "learning_rate": float("nan")}, "learning_rate = nan: not a finite number"),
-        ({"optimizer": "adam", "learning_rate": "fast"}, "learning_rate = 'fast': a string, not a number"),
-        ({"optimizer": "adam", "beta_1": 1.5}, r"beta_1 = 1.5: must be in \[0, 1\)"),
-        ({"optimizer": "adam", "epsilon": 0}, "epsilon = 0: must be > 0"),
-        ({"lbfgs_memory": 0}, "lbfgs_memory = 0: must be >= 1"),
-        ({"callback_every": 0.5}, "callback_every = 0.5: not a whole number"),
-        ({"max_dim": 10}, "max_dim = 10: must be >= 32; pass None \\(full size\\) or a whole number of pixels >= 32"),
-        ({"seed": "0"}, "seed = '0': a string"),
+        ({"optimizer": optimize.Adam(learning_rate=-0.01)}, r"Adam.learning_rate = -0.01: must be in \(0, 1\]"),
+        ({"optimizer": optimize.Adam(learning_rate=50)}, r"learning_rate = 50: must be in \(0, 1\]; pass a number in \(0, 1\] \(pixels lie in"),
+        ({"optimizer": optimize.Adam(learning_rate=float("nan"))}, "learning_rate = nan: not a finite number"),
+        ({"optimizer": optimize.Adam(learning_rate="fast")}, "learning_rate = 'fast': a string, not a number"),
+        ({"optimizer": optimize.Adam(beta_1=1.5)}, r"Adam.beta_1 = 1.5: must be in \[0, 1\)"),
+        ({"optimizer": optimize.Adam(epsilon=0)}, "Adam.epsilon = 0: must be > 0"),
+        ({"optimizer": optimize.LBFGS(memory=0)}, "LBFGS.memory = 0: must be >= 1"),
+        ({"optimizer": optimize.LBFGS(engine="numpy")}, "LBFGS.engine = 'numpy'.*tensorflow, scipy"),
         ({"callback": "print"}, "callback = 'print': a str is not a function"),
-        ({"style_blend_weights": ["1"]}, r"style_blend_weights\[0\] = '1': a string"),
-        ({"scales": ("32", 64)}, r"scales\[0\] = '32': a string"),
-        ({"memory": "small"}, "unknown memory 'small'; use one of auto, low, fast"),
-        ({"memory": "low", "masks": ["left"]}, "masks cannot be combined with memory='low'"),
-        ({"optimizer": "bfgs"}, "unknown optimizer 'bfgs'; use one of lbfgs, lbfgs-scipy, adam"),
+        ({"steps": {"32": 1, 64: 1}}, r"steps \(a scale\) = '32': a string"),
+        ({"network": "vgg"}, "network = 'vgg': neither an optimize.Network nor a feature extractor"),
+        ({"network": optimize.Network(memory="small")}, "Network.memory = 'small'.*auto, low, fast"),
+        ({"network": optimize.Network(pooling="min")}, "Network.pooling = 'min'"),
+        ({"network": optimize.Network(precision="half")}, "Network.precision = 'half'"),
+        ({"network": optimize.Network(recompute="yes")}, "Network.recompute = 'yes'"),
+        ({"network": optimize.Network(weights="resnet")}, "Network.weights: "),
+        ({"optimizer": "bfgs"}, "optimizer = 'bfgs'.*Did you mean 'lbfgs'"),
     ],
 )
 def test_bad_arguments_fail_clearly(pair32, kwargs, match):
@@ -306,8 +325,8 @@ def test_too_small_image_fails_clearly(pair32):
 @pytest.mark.parametrize("optimizer", LBFGS_ENGINES)
 def test_progress_bar_and_callback(pair32, capsys, optimizer):
     calls = []
-    optimize.transfer(*pair32, optimizer=optimizer, steps=4, callback_every=2,
-                      callback=lambda s, im, p: calls.append((s, tuple(im.shape), sorted(p))))
+    optimize.transfer(*pair32, optimizer=optimizer, steps=4,
+                      callback=optimize.every(2, lambda s, im, p: calls.append((s, tuple(im.shape), sorted(p)))))
     assert [c[0] for c in calls] == [2, 4]
     assert calls[0][1] == tuple(pair32[0].shape) and calls[0][2] == ["content", "style", "total", "tv"]
     assert "style transfer" in capsys.readouterr().err
@@ -369,7 +388,9 @@ def test_a_zero_weight_term_is_skipped_and_the_model_stops_early(pair32, monkeyp
 
     monkeypatch.setattr(vgg, "vgg_layers", spy)
     content, style = pair32
-    result = optimize.transfer(content, style, style_weight=0, content_layers=["block1_conv2"], init="noise", steps=3, progress=False)
+    chosen = optimize.resolve_settings("auto")
+    only_content = terms.Content(content, layers=["block1_conv2"], weight=chosen["content_weight"], form=chosen["form"])
+    result = optimize.transfer(only_content, style, style_weight=0, init="noise", steps=3, progress=False)
     assert result.settings["deepest_layer"] == "block1_conv2"
     assert len(built) == 1 and "block1_conv2" in built[0]
     assert not [n for n in built[0] if n.startswith(("block2", "block3", "block4", "block5"))], built[0]
@@ -377,7 +398,6 @@ def test_a_zero_weight_term_is_skipped_and_the_model_stops_early(pair32, monkeyp
     # The content term is the one the full model gives.
     start = optimize.initial_image(content, "noise", seed=0)
     full = vgg.StyleContentModel(content_layers=["block1_conv2"], weights="auto")
-    chosen = optimize.resolve_settings("auto")
     want = chosen["content_weight"] * losses.content_loss(full(start)["content"], full(content)["content"], chosen["form"])
     np.testing.assert_allclose(result.history["content"][0], float(want), rtol=1e-5)
 
@@ -436,47 +456,47 @@ def test_progress_uses_the_notebook_friendly_bar(pair32, monkeypatch, optimizer)
     assert made and made[0]["total"] == 2 and made[0]["desc"] == "style transfer"
 
 
-def test_paths_and_names_are_scaled_to_max_dim_and_said_once(tmp_path, capsys):
+def test_paths_and_names_are_scaled_to_the_default_size_and_said_once(tmp_path, capsys, monkeypatch):
     from PIL import Image
 
     from helpers import config
 
     config._NOTICES.pop("size", None)  # the note is said once per process: start this test from a clean slate
+    monkeypatch.setattr(images, "DEFAULT_MAX_DIM", 64)  # the course's 512 px, made small for the test
     big = tmp_path / "phone photo.jpg"
     Image.fromarray((np.random.default_rng(0).random((300, 400, 3)) * 255).astype(np.uint8)).save(big)
-    result = optimize.transfer(str(big), "swirls", steps=1, max_dim=64, progress=False)
+    result = optimize.transfer(str(big), "swirls", steps=1, progress=False)
     assert result.image.shape == (1, 48, 64, 3)
     assert result.settings["size"] == (48, 64)
-    again = optimize.transfer(big, "swirls", steps=1, max_dim=64, progress=False)
+    again = optimize.transfer(big, "swirls", steps=1, progress=False)
     assert again.image.shape == (1, 48, 64, 3)
     out = capsys.readouterr().out
     assert out.count("content: 400x300 px scaled to 64x48 (max_dim=64") == 1, out
-    kept = optimize.transfer(images.load_img(big, max_dim=80), "swirls", steps=1, max_dim=None, progress=False)
-    assert kept.image.shape == (1, 60, 80, 3)
     # a tensor is used at the size its caller chose; an array is the reader's full-size photo and is scaled
-    tensor = optimize.transfer(images.load_img(big, max_dim=80), "swirls", steps=1, max_dim=64, progress=False)
+    tensor = optimize.transfer(images.load_img(big, max_dim=80), "swirls", steps=1, progress=False)
     assert tensor.image.shape == (1, 60, 80, 3)
-    array = optimize.transfer(np.asarray(images.load_img(big, max_dim=80))[0], "swirls", steps=1, max_dim=64, progress=False)
+    array = optimize.transfer(np.asarray(images.load_img(big, max_dim=80))[0], "swirls", steps=1, progress=False)
     assert array.image.shape == (1, 48, 64, 3)
-    # coarse to fine up to 80 px keeps the content at 80 px although max_dim is 64
-    scaled = optimize.transfer(big, "swirls", scales=(40, 80), steps=(1, 1), max_dim=64, progress=False)
-    assert scaled.image.shape == (1, 60, 80, 3)
-    # steps may be any sequence, one count per scale
-    assert optimize.transfer(big, "swirls", scales=(40, 80), steps=np.array([1, 1]), progress=False).settings["steps"] == [1, 1]
+    # coarse to fine up to 80 px keeps the content at 80 px although the default size is 64
+    scaled = optimize.transfer(big, "swirls", steps={40: 1, 80: 1}, progress=False)
+    assert scaled.image.shape == (1, 60, 80, 3) and scaled.settings["steps"] == [1, 1]
+    # terms load the same way
+    termed = optimize.transfer(big, terms.Style("swirls"), steps=1, progress=False)
+    assert termed.image.shape == (1, 48, 64, 3)
 
 
 def test_a_thin_image_keeps_a_32_px_short_side_at_every_scale():
     rng = np.random.default_rng(3)
     content = tf.constant(rng.random((1, 40, 160, 3)), tf.float32)  # a 4:1 strip: at 64 px long it would be 16 px high
-    result = optimize.transfer(content, images.load_img("swirls", 64), scales=(64, 160), steps=(1, 1), progress=False)
+    result = optimize.transfer(content, images.load_img("swirls", 64), steps={64: 1, 160: 1}, progress=False)
     assert result.image.shape == (1, 40, 160, 3)
     assert result.history["scale"][0] == 64 and result.history["scale"][-1] == 160
 
 
 def test_recompute_is_off_unless_asked_for(pair32):
     assert optimize.transfer(*pair32, steps=1, progress=False).settings["recompute"] is False
-    assert optimize.transfer(*pair32, steps=1, progress=False, recompute=True).settings["recompute"] is True
-    striped = optimize.transfer(*pair32, steps=1, progress=False, recompute=True, memory="low").settings
+    assert optimize.transfer(*pair32, steps=1, progress=False, network=optimize.Network(recompute=True)).settings["recompute"] is True
+    striped = optimize.transfer(*pair32, steps=1, progress=False, network=optimize.Network(recompute=True, memory="low")).settings
     assert striped["recompute"] is False and striped["stripe_rows"] >= 32, "stripes replace recomputation"
 
 
@@ -529,7 +549,7 @@ def test_tensorflow_lbfgs_runs_several_iterations_per_call_between_callbacks(pai
     monkeypatch.setattr(engine.LBFGS, "run", lambda self, k: calls.append(k) or real(self, k))
     monkeypatch.setattr(optimize, "LBFGS_CALL_SECONDS", 1e6)  # as many iterations per call as the callback allows
     seen = {}
-    result = optimize.transfer(*pair32, steps=10, callback=lambda s, im, p: seen.update({s: im.numpy()}), callback_every=5, progress=False)
+    result = optimize.transfer(*pair32, steps=10, callback=optimize.every(5, lambda s, im, p: seen.update({s: im.numpy()})), progress=False)
     assert calls == [1, 4, 5], "the first call times one iteration; the others end at the callback's steps"
     assert sorted(seen) == [5, 10] and result.history["step"] == list(range(11))
     seconds = result.history["seconds"]
@@ -540,8 +560,8 @@ def test_tensorflow_lbfgs_runs_several_iterations_per_call_between_callbacks(pai
 def test_memory_low_gives_the_same_run_as_fast(pair64, capsys, monkeypatch):
     content, style = pair64
     monkeypatch.setattr(optimize, "STRIPE_PIXELS", 64 * 32)  # two stripes of 32 rows
-    fast = optimize.transfer(content, style, steps=3, progress=False, memory="fast", precision="float32")
-    low = optimize.transfer(content, style, steps=3, progress=False, memory="low", precision="float32")
+    fast = optimize.transfer(content, style, steps=3, progress=False, network=optimize.Network(memory="fast", precision="float32"))
+    low = optimize.transfer(content, style, steps=3, progress=False, network=optimize.Network(memory="low", precision="float32"))
     assert fast.settings["stripe_rows"] is None and low.settings["stripe_rows"] == 32 and low.settings["memory"] == "low"
     np.testing.assert_allclose(low.history["total"], fast.history["total"], rtol=1e-4)
     assert "memory='auto'" not in capsys.readouterr().out
@@ -552,3 +572,26 @@ def test_memory_low_gives_the_same_run_as_fast(pair64, capsys, monkeypatch):
     assert said.count("memory='auto': 64x64 px is over 3,600 pixels, so VGG19's first two blocks run in stripes") == 1, said
     monkeypatch.undo()
     assert optimize.stripe_rows(2048, 2048) == 128 and optimize.stripe_rows(100, 10000) == 32
+
+
+def test_every_sets_how_often_a_callback_is_called():
+    calls = []
+    callback = optimize.every(3, lambda step, image, parts: calls.append(step))
+    assert callback.every == 3 and callback(1, None, {}) is None and calls == [1]
+    with pytest.raises(optimize.TransferError, match="every = 0.5: not a whole number"):
+        optimize.every(0.5, print)
+    with pytest.raises(optimize.TransferError, match="fn = 'print': a str is not a function"):
+        optimize.every(2, "print")
+
+
+def test_transfer_takes_at_most_twelve_keyword_arguments():
+    """The one-line entry point of notebooks 00 and 03 stays small: anything more is a term, an Adam/LBFGS or a Network."""
+    import inspect
+
+    keywords = [p for p in inspect.signature(optimize.transfer).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    assert len(keywords) <= 12, [p.name for p in keywords]
+
+
+def test_progress_is_a_switch_or_a_label(pair32):
+    with pytest.raises(optimize.TransferError, match="progress = 1: not True, False or a label"):
+        optimize.transfer(*pair32, steps=1, progress=1)

@@ -168,6 +168,6 @@ def test_deep_features_are_sparse_only_when_trained():
 def test_a_few_lbfgs_steps_lower_the_tutorial_objective():
     content = images.load_example("astronaut", max_dim=64)
     style = images.load_example("swirls", max_dim=64)
-    result = optimize.transfer(content, style, steps=5, weights="packaged", progress=False, optimizer="lbfgs")
+    result = optimize.transfer(content, style, steps=5, network=optimize.Network(weights="packaged"), progress=False, optimizer="lbfgs")
     assert result.settings["weights_kind"] == "packaged" and result.settings["form"] == "mean"
     assert result.history["total"][-1] < 0.8 * result.history["total"][0], result.history["total"]

@@ -77,10 +77,10 @@ def test_unknown_precisions_are_refused():
         precision.resolve("float16")
     with pytest.raises(ValueError, match="precision must be one of float32, bfloat16"):
         vgg.StyleContentModel(precision="auto")
-    with pytest.raises(optimize.TransferError, match="unknown precision 'fp16'"):
-        optimize.transfer("astronaut", "swirls", precision="fp16", max_dim=32)
-    with pytest.raises(optimize.TransferError, match="recompute must be True or False"):
-        optimize.transfer("astronaut", "swirls", recompute="yes", max_dim=32)
+    with pytest.raises(optimize.TransferError, match="Network.precision = 'fp16'"):
+        optimize.transfer("astronaut", "swirls", network=optimize.Network(precision="fp16"))
+    with pytest.raises(optimize.TransferError, match="Network.recompute = 'yes'"):
+        optimize.transfer("astronaut", "swirls", network=optimize.Network(recompute="yes"))
 
 
 def test_real_measurement_times_both_precisions():
@@ -129,7 +129,7 @@ def test_recomputation_changes_memory_not_results():
 
 def test_transfer_in_bfloat16_records_float32_losses():
     content, style = images.load_example("astronaut", 48), images.load_example("swirls", 48)
-    result = optimize.transfer(content, style, steps=8, precision="bfloat16", progress=False)
+    result = optimize.transfer(content, style, steps=8, network=optimize.Network(precision="bfloat16"), progress=False)
     assert result.settings["precision"] == "bfloat16"
     assert all(isinstance(v, float) and np.isfinite(v) for v in result.history["total"])
     assert result.history["total"][-1] < result.history["total"][0]
@@ -142,7 +142,7 @@ def test_transfer_in_bfloat16_records_float32_losses():
 
 def test_evaluate_matches_a_float32_runs_own_history():
     content, style = images.load_example("astronaut", 48), images.load_example("swirls", 48)
-    result = optimize.transfer(content, style, steps=3, precision="float32", progress=False)
+    result = optimize.transfer(content, style, steps=3, network=optimize.Network(precision="float32"), progress=False)
     assert result.settings["precision"] == "float32"
     # the history's last entry is the loss of the last iterate, which is the returned image
     assert optimize.evaluate(result.image, content, style)["total"] == pytest.approx(result.history["total"][-1], rel=1e-4)

@@ -280,21 +280,34 @@ def test_a_loss_weight_is_used_as_given_or_refused_by_name(pair, name, value):
         _refused_naming(optimize.TransferError, f"{name} = ", lambda: optimize.transfer(*pair, progress=False, steps=1, **{name: value}))
 
 
-@given(name=st.sampled_from(["steps", "callback_every", "lbfgs_memory", "learning_rate", "beta_1", "epsilon", "seed", "max_dim"]),
-       value=loose_numbers)
+#: Where each optimiser setting goes in transfer's call, and the name its refusal gives.
+_SETTINGS = {
+    "steps": (lambda v: {"steps": v}, "steps"),
+    "every": (lambda v: {"callback": optimize.every(v, print)}, "every"),
+    "LBFGS.memory": (lambda v: {"optimizer": optimize.LBFGS(memory=v)}, "LBFGS.memory"),
+    "Adam.learning_rate": (lambda v: {"optimizer": optimize.Adam(learning_rate=v)}, "Adam.learning_rate"),
+    "Adam.beta_1": (lambda v: {"optimizer": optimize.Adam(beta_1=v)}, "Adam.beta_1"),
+    "Adam.epsilon": (lambda v: {"optimizer": optimize.Adam(epsilon=v)}, "Adam.epsilon"),
+}
+
+
+@given(name=st.sampled_from(sorted(_SETTINGS)), value=loose_numbers)
 def test_an_optimiser_argument_out_of_its_range_is_refused_by_name(pair, name, value):
-    valid = {"steps": lambda v: _is_whole(v) and v >= 1, "callback_every": lambda v: _is_whole(v) and v >= 1,
-             "lbfgs_memory": lambda v: _is_whole(v) and v >= 1, "seed": lambda v: _is_whole(v) and v >= 0,
-             "max_dim": lambda v: v is None or _is_whole(v) and v >= images.MIN_SIDE,
-             "learning_rate": lambda v: _is_real(v) and 0 < v <= 1, "beta_1": lambda v: _is_real(v) and 0 <= v < 1,
-             "epsilon": lambda v: v is None or _is_real(v) and 0 < v < math.inf}[name](value) or (
-                 value is None and name in ("steps", "lbfgs_memory"))  # None: the default
-    if name == "steps" and isinstance(value, list):
+    valid = {"steps": lambda v: _is_whole(v) and v >= 1, "every": lambda v: _is_whole(v) and v >= 1,
+             "LBFGS.memory": lambda v: _is_whole(v) and v >= 1,
+             "Adam.learning_rate": lambda v: _is_real(v) and 0 < v <= 1, "Adam.beta_1": lambda v: _is_real(v) and 0 <= v < 1,
+             "Adam.epsilon": lambda v: v is None or _is_real(v) and 0 < v < math.inf}[name](value) or (
+                 value is None and name in ("steps", "LBFGS.memory"))  # None: the default
+    if name == "steps" and isinstance(value, dict):
         return  # one count per scale: tests/test_optimize.py
     if valid:
         return  # accepted values run the optimiser: tests/test_optimize.py covers them
-    kwargs = {"steps": 1, name: value}
-    _refused_naming(optimize.TransferError, f"{name} = ", lambda: optimize.transfer(*pair, optimizer="adam", progress=False, **kwargs))
+    make, named = _SETTINGS[name]
+
+    def call():
+        return optimize.transfer(*pair, progress=False, **{"steps": 1, **make(value)})
+
+    _refused_naming(optimize.TransferError, f"{named} = ", call)
 
 
 # --------------------------------------------------------------------------------------------- losses

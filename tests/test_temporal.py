@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import flow, images, optimize, temporal, video
+from helpers import flow, images, optimize, temporal, terms, video
 from tests.refusals import refused
 
 
@@ -68,22 +68,22 @@ def test_temporal_loss_counts_only_reliable_pixels():
     assert float(loss(tf.constant(image[None]))) == pytest.approx(0.25 * 96 / 192)
 
 
-def test_transfer_adds_an_extra_loss_and_records_it():
+def test_transfer_adds_a_term_of_ones_own_and_records_it():
     content = images.load_img("cat", 40)
     style = images.load_img("swirls", 40)
-    result = optimize.transfer(content, style, steps=2, optimizer="adam", extra_loss=lambda image: 7.0 * tf.reduce_mean(image),
-                               progress=False, precision="float32")
+    result = optimize.transfer(content, style, steps=2, optimizer="adam", terms=[terms.Custom(lambda image: 7.0 * tf.reduce_mean(image))],
+                               progress=False, network=optimize.Network(precision="float32"))
     h = result.history
-    assert "extra" in h and len(h["extra"]) == len(h["total"]) and all(v > 0 for v in h["extra"])
-    np.testing.assert_allclose(h["total"], np.add.reduce([h["style"], h["content"], h["tv"], h["extra"]]), rtol=1e-5)
-    with pytest.raises(optimize.TransferError, match="extra_loss"):
-        optimize.transfer(content, style, steps=1, extra_loss="temporal", progress=False)
+    assert "custom" in h and len(h["custom"]) == len(h["total"]) and all(v > 0 for v in h["custom"])
+    np.testing.assert_allclose(h["total"], np.add.reduce([h["style"], h["content"], h["tv"], h["custom"]]), rtol=1e-5)
+    with pytest.raises(optimize.TransferError, match="terms = 'temporal': not a list of terms"):
+        optimize.transfer(content, style, steps=1, terms="temporal", progress=False)
 
 
 def test_ruder_initialisation_lowers_flicker_against_independent_frames(clip):
     style = images.load_img("swirls", 64)
     flows, masks = flow.clip_flows(clip.frames, exact=clip.flows)
-    kwargs = dict(steps=6, progress=False, precision="float32")
+    kwargs = dict(steps=6, progress=False, network=optimize.Network(precision="float32"))
     independent = temporal.stylize_optimizer(clip.frames, style, flows, masks, temporal=False, **kwargs)
     ruder = temporal.stylize_optimizer(clip.frames, style, flows, masks, temporal=True, **kwargs)
     assert independent.shape == ruder.shape == clip.frames.shape

@@ -1,5 +1,5 @@
 """helpers.terms and optimize.minimize: the tutorial's objective as terms gives transfer's run, every statistic runs,
-masks and the temporal loss as terms equal transfer's keywords, and the refusals."""
+masked style and temporal terms start at their direct values and run through transfer, and the refusals."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from helpers import images, losses, masks, optimize, style_stats, temporal, term
 from tests.refusals import refused
 
 #: Settings that make transfer a plain single-scale float32 run, as minimize's.
-SAME = {"progress": False, "precision": "float32", "memory": "fast"}
+SAME = {"progress": False, "network": optimize.Network(precision="float32", memory="fast")}
+#: minimize in float32.
+F32 = optimize.Network(precision="float32")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def _same_run(by_terms, by_transfer, names=(("content", "content"), ("style", "s
 def test_the_tutorial_objective_as_terms_is_transfers_run(pair, optimizer):
     content, style = pair
     expected = optimize.transfer(content, style, optimizer=optimizer, steps=3, **losses.TUTORIAL_WEIGHTS, **SAME)
-    result = optimize.minimize(_tutorial(content, style), content, optimizer=optimizer, steps=3, progress=False, precision="float32")
+    result = optimize.minimize(_tutorial(content, style), content, optimizer=optimizer, steps=3, progress=False, network=F32)
     _same_run(result, expected)
     h = result.history
     np.testing.assert_allclose(np.add.reduce([h["content"], h["style"], h["tv"]]), h["total"], rtol=1e-5)
@@ -53,7 +55,7 @@ def test_every_statistic_runs_through_minimize_and_starts_at_its_direct_value(pa
     layers = {name: ("block3_conv1", "block4_conv1") if name == "mrf" else ("block1_conv1", "block3_conv1") for name in style_stats.STATISTICS}
     objective = terms.Objective([terms.Content(content)] + [terms.Style(style, name, layers=layers[name], name=name, weight=1.0)
                                                             for name in style_stats.STATISTICS])
-    result = optimize.minimize(objective, content, optimizer="adam", steps=2, progress=False, precision="float32")
+    result = optimize.minimize(objective, content, optimizer="adam", steps=2, progress=False, network=F32)
     h = result.history
     for name in style_stats.STATISTICS:
         assert np.all(np.isfinite(h[name])) and h[name][0] > 0, (name, h[name])
@@ -65,15 +67,26 @@ def test_every_statistic_runs_through_minimize_and_starts_at_its_direct_value(pa
         np.testing.assert_allclose(h[name][0], direct, rtol=1e-4, err_msg=name)
 
 
-def test_a_masked_style_term_is_transfers_masks(pair):
+def test_a_masked_style_term_starts_at_the_guided_gram_loss(pair):
+    """transfer with a Style term limited to a region: at step 0 its value is weight * losses.guided_style_loss, as
+    Gatys et al. (2017) define it; and the same objective through minimize is the same run."""
     content, style = pair
-    region = masks.builtin("left", tuple(content.shape[1:3]))
-    expected = optimize.transfer(content, style, masks=[region], mask_mode="simple", optimizer="adam", steps=3, **SAME)
-    objective = terms.Objective([terms.Content(content), terms.Style(style, mask=region, mask_mode="simple"), terms.TotalVariation()])
-    _same_run(optimize.minimize(objective, content, optimizer="adam", steps=3, progress=False, precision="float32"), expected)
+    size = tuple(int(d) for d in content.shape[1:3])
+    region = masks.builtin("left", size)
+    term = terms.Style(style, mask=region, mask_mode="simple")
+    result = optimize.transfer(content, term, optimizer="adam", steps=3, **SAME)
+    model = vgg.StyleContentModel(precision="float32")
+    ours, theirs = model.features(content)["style"], model.features(style)["style"]
+    on_layers = masks.layer_masks(masks.load_mask(region, size), vgg.STYLE_LAYERS, "simple")
+    want = 1e-2 * float(losses.guided_style_loss(ours, {n: losses.gram_matrix(theirs[n]) for n in vgg.STYLE_LAYERS}, on_layers))
+    np.testing.assert_allclose(result.history["style"][0], want, rtol=1e-4)
+    whole = optimize.transfer(content, style, optimizer="adam", steps=1, **SAME)
+    assert result.history["style"][0] < 0.9 * whole.history["style"][0], "half the picture pays less than the whole"
+    objective = terms.Objective([terms.Content(content), term, terms.TotalVariation()])
+    _same_run(optimize.minimize(objective, content, optimizer="adam", steps=3, progress=False, network=F32), result)
 
 
-def test_a_temporal_term_is_transfers_extra_loss(pair):
+def test_a_temporal_term_is_ruders_loss_through_transfer(pair):
     content, style = pair
     height, width = (int(d) for d in content.shape[1:3])
     previous = np.random.default_rng(0).uniform(0.2, 0.8, (height, width, 3)).astype(np.float32)
@@ -81,14 +94,14 @@ def test_a_temporal_term_is_transfers_extra_loss(pair):
     reliable = np.ones((height, width), bool)
     reliable[:, :8] = False
     warped = temporal.warped_previous(previous, flow, reliable, previous)
-    start = tf.constant(warped[None])
-    expected = optimize.transfer(content, style, init=start, extra_loss=temporal.temporal_loss(warped, reliable), optimizer="adam",
-                                 steps=3, **SAME)
+    start = tf.constant(warped[None]) + 0.01
     term = terms.Temporal(previous, flow, reliable)
-    result = optimize.minimize(_tutorial(content, style, term), content, init=start, optimizer="adam", steps=3, progress=False,
-                               precision="float32")
-    _same_run(result, expected, names=(("content", "content"), ("style", "style"), ("tv", "tv"), ("temporal", "extra")))
-    assert term.weight == temporal.TEMPORAL_WEIGHT
+    result = optimize.transfer(content, style, init=start, terms=[term], optimizer="adam", steps=3, **SAME)
+    direct = float(temporal.temporal_loss(warped, reliable)(images.clip_0_1(start)))
+    np.testing.assert_allclose(result.history["temporal"][0], direct, rtol=1e-5)
+    assert result.history["temporal"][0] > 0 and term.weight == temporal.TEMPORAL_WEIGHT
+    by_minimize = optimize.minimize(_tutorial(content, style, term), content, init=start, optimizer="adam", steps=3, progress=False, network=F32)
+    _same_run(by_minimize, result, names=(("content", "content"), ("style", "style"), ("tv", "tv"), ("temporal", "temporal")))
 
 
 def test_zero_weights_custom_terms_and_names(pair):
@@ -141,6 +154,7 @@ def test_every_optimizer_minimises_an_objective_without_vgg(pair, optimizer):
     """Total variation and a term of one's own: no VGG19 layer is needed, and each optimiser lowers the total."""
     content, _ = pair
     objective = terms.Objective([terms.TotalVariation(weight=1.0), terms.Custom(lambda image: tf.reduce_sum(tf.square(image - 0.5)), name="grey")])
-    result = optimize.minimize(objective, content, optimizer=optimizer, steps=3, progress=False, precision="float32", learning_rate=0.05)
+    chosen = optimize.Adam(learning_rate=0.05) if optimizer == "adam" else optimizer
+    result = optimize.minimize(objective, content, optimizer=chosen, steps=3, progress=False, network=F32)
     assert result.settings["deepest_layer"] is None and list(result.history)[2:4] == ["tv", "grey"]
     assert result.history["total"][-1] < result.history["total"][0], result.history["total"]

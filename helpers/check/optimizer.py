@@ -86,9 +86,9 @@ def _reference(steps: int, tv_weight: float, swapped: bool = False):
     weights = {"style_weight": CONTENT_WEIGHT, "content_weight": STYLE_WEIGHT} if swapped else {}
     with _quiet():
         result = optimize.transfer(
-            content, style, steps=steps, weights="random", progress=False, callback_every=1,
-            callback=lambda step, image, parts: seen.update({step: image.numpy()}),
-            **{**optimize.TUTORIAL_RECIPE, "tv_weight": tv_weight, **weights},
+            content, style, steps=steps, progress=False,
+            callback=optimize.every(1, lambda step, image, parts: seen.update({step: image.numpy()})),
+            **{**optimize.TUTORIAL_RECIPE, "network": optimize.Network(weights="random", precision="float32"), "tv_weight": tv_weight, **weights},
         )
     return result, seen
 
