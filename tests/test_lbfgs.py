@@ -136,6 +136,8 @@ def test_a_zero_gradient_is_convergence():
     engine.start()
     out = engine.run(5)
     assert out["done"] == 0 and out["status"] == lbfgs.CONVERGED and "CONVERGENCE" in out["message"]
+    again = engine.run(3)  # a stopped engine answers at once, with nothing done
+    assert again == {"total": [], "parts": {}, "done": 0, "status": lbfgs.CONVERGED, "message": out["message"]}
 
 
 def test_bad_settings_fail_clearly():
@@ -146,8 +148,12 @@ def test_bad_settings_fail_clearly():
         lbfgs.LBFGS(fn, tf.zeros([10]), bounds="clip")
     with pytest.raises(lbfgs.LBFGSError, match="memory = 0: must be >= 1"):
         lbfgs.LBFGS(fn, tf.zeros([10]), memory=0)
-    with pytest.raises(RuntimeError, match="start"):
+    with pytest.raises(RuntimeError, match=r"^call start\(\) before run\(\)$"):
         lbfgs.LBFGS(fn, tf.zeros([10])).run(1)
+    started = lbfgs.LBFGS(fn, tf.zeros([10]))
+    started.start()
+    for bad in (2.5, -1, "3"):
+        _refused("iterations", lambda bad=bad: started.run(bad))
     assert issubclass(lbfgs.LBFGSError, ValueError)
 
 
@@ -391,3 +397,53 @@ def test_the_iterates_are_those_of_l_bfgs_written_out_in_numpy():
         x = x + s
         engine.run(1)
         np.testing.assert_allclose(engine.x.numpy(), x, rtol=1e-3, atol=1e-4)
+
+
+# ------------------------------------------------------------------- the active set, empty calls and lbfgs.minimize (mutation testing)
+
+
+@pytest.mark.parametrize("bounds", lbfgs.BOUNDS)
+def test_a_variable_is_held_only_on_a_bound_with_the_gradient_pushing_it_out(bounds):
+    """bounds="active" holds x = lower with g > 0 and x = upper with g < 0, nothing else (a zero gradient does not push);
+    bounds="project" holds nothing."""
+    engine = lbfgs.LBFGS(lambda x: (tf.reduce_sum(x), {}, tf.ones_like(x)), tf.fill([9], 0.5), 3, bounds=bounds)
+    x = tf.constant([0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5])
+    g = tf.constant([1.0, 0.0, -1.0, 1.0, 0.0, -1.0, 1.0, 0.0, -1.0])
+    want = [0, 1, 1, 1, 1, 0, 1, 1, 1] if bounds == "active" else [1] * 9
+    np.testing.assert_array_equal(engine._free(x, g).numpy(), want)
+
+
+def test_a_call_of_zero_iterations_returns_nothing_and_keeps_the_engine_running():
+    fn, _, t = _quadratic(10)
+    engine = lbfgs.LBFGS(fn, tf.fill([10], 0.5), 3)
+    engine.start()
+    out = engine.run(0)
+    assert out["total"] == [] and out["parts"] == {"half": []} and out["done"] == 0 and out["status"] == lbfgs.RUNNING
+    assert engine.run(2)["done"] == 2
+
+
+def test_a_loss_without_named_parts_runs():
+    fn, _, _ = _quadratic(10)
+    x, history = lbfgs.minimize(lambda x: (fn(x)[0], {}, fn(x)[2]), tf.fill([10], 0.5), 4)
+    assert len(history) == 5 and history[-1] < history[0]
+
+
+def test_minimize_is_start_then_one_run_with_the_memory_it_is_given():
+    fn, _, _ = _quadratic(40, seed=2)
+    x0 = tf.fill([40], 0.5)
+    for memory in (None, 3):
+        engine = lbfgs.LBFGS(fn, x0, 10 if memory is None else memory)
+        first, _ = engine.start()
+        want = [first] + engine.run(14)["total"]
+        x, history = lbfgs.minimize(fn, x0, 14) if memory is None else lbfgs.minimize(fn, x0, 14, memory=memory)
+        assert history == want, memory  # the default memory is 10, and a given one is used
+        np.testing.assert_array_equal(x.numpy(), engine.x.numpy())
+    x, history = lbfgs.minimize(fn, x0, 0)
+    assert history == [float(fn(x0)[0])] and np.array_equal(x.numpy(), x0.numpy()), "zero iterations: the start"
+
+
+def test_minimize_refuses_negative_iterations_before_evaluating_anything():
+    calls = []
+    fn, _, _ = _quadratic(10)
+    _refused("iterations", lambda: lbfgs.minimize(lambda x: calls.append(1) or fn(x), tf.fill([10], 0.5), -1), ">= 0")
+    assert not calls
