@@ -238,6 +238,36 @@ def first_layer_smoothness(weights="auto") -> float:
     return float(np.corrcoef(left, right)[0, 1])
 
 
+#: Output channels of each block's convolutions.
+BLOCK_CHANNELS = (64, 128, 256, 512, 512)
+#: The share of an optimiser step's time that does not shrink with the network: the optimiser's own arithmetic, the loss
+#: and Python around them (step_share).
+STEP_OVERHEAD = 0.1
+
+
+def multiply_adds_per_pixel(layer: str) -> float:
+    """Multiply-adds of VGG19's convolutions up to and including `layer`, per pixel of the input image."""
+    total = 0.0
+    channels = 3
+    for name in CONV_LAYERS[: CONV_LAYERS.index(layer) + 1] if layer in CONV_LAYERS else []:
+        block = int(name[5])
+        out = BLOCK_CHANNELS[block - 1]
+        total += 9 * channels * out / 4 ** (block - 1)  # each pooling before the block quarters the positions
+        channels = out
+    return total
+
+
+def step_share(layers) -> float:
+    """An optimiser step's time with VGG19 cut after the deepest of `layers`, as a share of a step with the course's
+    default layers (STYLE_LAYERS and CONTENT_LAYERS): STEP_OVERHEAD plus the rest in proportion to the multiply-adds."""
+    names = check_layers(list(layers))
+    last_conv = {f"block{b}_pool": [n for n in CONV_LAYERS if n.startswith(f"block{b}_")][-1] for b in range(1, 6)}
+    convs = [last_conv.get(n, n) for n in names]  # a pooling layer costs what its block's last convolution does
+    deepest = max(convs, key=CONV_LAYERS.index)
+    full = max(STYLE_LAYERS + CONTENT_LAYERS, key=CONV_LAYERS.index)
+    return STEP_OVERHEAD + (1 - STEP_OVERHEAD) * multiply_adds_per_pixel(deepest) / multiply_adds_per_pixel(full)
+
+
 def check_layers(layer_names, allow_empty: bool = False) -> list[str]:
     """Return the names as a list, or raise ValueError listing the valid VGG19 layer names."""
     if isinstance(layer_names, str):

@@ -218,3 +218,17 @@ def test_the_classifier_check_can_ask_the_cache_only(tmp_path, monkeypatch):
     monkeypatch.setattr(vgg, "_download_imagenet", no_download)
     with pytest.raises(OSError, match=r"not in the cache .*make prefetch"):
         vgg.load_classifier(download=False)
+
+
+def test_a_step_through_part_of_vgg19_costs_its_share_of_the_multiply_adds():
+    shares = [vgg.step_share([layer]) for layer in vgg.CONV_LAYERS]
+    assert all(b > a for a, b in zip(shares, shares[1:])), "deeper layers cost more"
+    assert vgg.step_share(vgg.STYLE_LAYERS + vgg.CONTENT_LAYERS) == 1.0 and vgg.step_share(vgg.CONTENT_LAYERS) == 1.0
+    assert vgg.STEP_OVERHEAD < shares[0] < 0.15  # block1_conv1: 9 x 3 x 64 multiply-adds a pixel, a sliver of the whole
+    assert vgg.step_share(["block3_pool"]) == vgg.step_share(["block3_conv4"])  # a pooling costs its block's last convolution
+    # block1_conv2 alone: 9 x (3 x 64 + 64 x 64) multiply-adds a pixel, against the whole prefix up to block5_conv2
+    whole = vgg.multiply_adds_per_pixel("block5_conv2")
+    assert vgg.multiply_adds_per_pixel("block1_conv2") == 9 * (3 * 64 + 64 * 64)
+    assert vgg.step_share(["block1_conv2"]) == pytest.approx(0.1 + 0.9 * 9 * (3 * 64 + 64 * 64) / whole)
+    with pytest.raises(ValueError, match="valid names are"):
+        vgg.step_share(["conv4_2"])
