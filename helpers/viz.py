@@ -316,12 +316,13 @@ def time_vs_style(rows, ax=None):
 
 
 def live_preview(size: float = 3.0, label: str = "live preview"):
-    """A callback for `transfer` that shows the image as it forms, under a caption '<label>, step N' (updates in place)."""
+    """A callback for `transfer` that shows the image as it forms, under a caption '<label>, step N' (updates in place);
+    its close() takes the picture away when the run has ended."""
     from IPython.display import Markdown, display
 
     from helpers import images
 
-    state = {"handle": None, "caption": None}
+    state = {"handle": None, "caption": None, "step": None}
 
     def show(step, image, parts):
         pil = images.tensor_to_image(image)
@@ -329,6 +330,7 @@ def live_preview(size: float = 3.0, label: str = "live preview"):
         if scale < 1:
             pil = pil.resize((max(1, round(pil.size[0] * scale)), max(1, round(pil.size[1] * scale))))
         caption = Markdown(f"*{label}, step {step}* (the image as it forms; it stays at its last step)")
+        state["step"] = step
         if state["handle"] is None:
             state["caption"] = display(caption, display_id=True)
             state["handle"] = display(pil, display_id=True)
@@ -336,6 +338,13 @@ def live_preview(size: float = 3.0, label: str = "live preview"):
             state["caption"].update(caption)
             state["handle"].update(pil)
 
+    def close():
+        """Take the picture away once the run has ended, leaving one line that says where it stopped."""
+        if state["handle"] is not None:
+            state["caption"].update(Markdown(f"*{label}: the preview ended at step {state['step']}; the figure below shows the result.*"))
+            state["handle"].update(Markdown(""))
+
+    show.close = close
     return show
 
 

@@ -125,3 +125,31 @@ def test_the_comparison_figure_puts_every_difference_map_on_one_colour_scale():
     maps = [ax.images[0] for ax in fig.axes if ax.images and ax.images[0].get_cmap().name == "magma"]
     assert len(maps) == 2 and maps[0].get_clim() == maps[1].get_clim() == (0.0, pytest.approx(0.9))
     plt.close(fig)
+
+
+def test_a_live_preview_updates_in_place_and_closes(monkeypatch):
+    import IPython.display
+
+    from helpers import viz
+
+    shown = []  # one entry per display: [what it shows now]
+
+    class Handle:
+        def __init__(self, obj):
+            self.slot = [obj]
+            shown.append(self.slot)
+
+        def update(self, obj):
+            self.slot[0] = obj
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, display_id=False: Handle(obj))
+    preview = viz.live_preview(1.0, label="test run")
+    preview.close()  # before any step: nothing shown, nothing to take away
+    assert shown == []
+    image = np.zeros([1, 40, 40, 3], np.float32)
+    preview(1, image, {})
+    preview(2, image, {})
+    assert len(shown) == 2, "a caption and a picture, updated in place"
+    assert "test run, step 2" in shown[0][0].data and hasattr(shown[1][0], "size")
+    preview.close()
+    assert "the preview ended at step 2" in shown[0][0].data and shown[1][0].data == ""
