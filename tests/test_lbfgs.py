@@ -172,8 +172,11 @@ def test_every_argument_is_refused_by_name_before_anything_is_traced():
     _refused("x0", lambda: lbfgs.LBFGS(fn, np.array([0.5, np.nan])), "1 of its 2 values are NaN")
     _refused("x0", lambda: lbfgs.LBFGS(fn, tf.constant([0.5, np.inf])), "NaN or infinite entries")
     _refused("x0", lambda: lbfgs.LBFGS(fn, tf.zeros([0])), "no entries")
-    _refused("lower", lambda: lbfgs.LBFGS(fn, x0, lower=float("nan")), "not a bound")
+    message = _refused("lower", lambda: lbfgs.LBFGS(fn, x0, lower=float("nan")), "not a bound")
+    assert message == "lower = nan: not a bound; pass a number (lower=-np.inf or np.inf for none)", message
     _refused("upper", lambda: lbfgs.LBFGS(fn, x0, upper="1"), "not a bound")
+    _refused("lower", lambda: lbfgs.LBFGS(fn, x0, lower=None), "lower = None: not a bound")  # neither a number nor text
+    _refused("upper", lambda: lbfgs.LBFGS(fn, x0, upper=[1.0]), "upper = [1.0]: not a bound")
     _refused("upper", lambda: lbfgs.LBFGS(fn, x0, lower=1.0, upper=1.0), "not above lower = 1")
     _refused("iterations", lambda: lbfgs.minimize(fn, x0, 2.5), "not a whole number")
     engine = lbfgs.LBFGS(fn, x0)
@@ -183,8 +186,14 @@ def test_every_argument_is_refused_by_name_before_anything_is_traced():
 
 
 def test_a_function_that_does_not_answer_loss_parts_gradient_is_refused_at_start():
-    _refused("fn", lambda: lbfgs.LBFGS(lambda x: tf.reduce_sum(x), tf.zeros([4])).start(), "does not return (loss, {name: part}, gradient)")
-    _refused("fn", lambda: lbfgs.LBFGS(lambda x: (x, {}, x), tf.zeros([4])).start(), "a loss of shape (4,)")
+    message = _refused("fn", lambda: lbfgs.LBFGS(lambda x: tf.reduce_sum(x), tf.zeros([4])).start(),
+                       "does not return (loss, {name: part}, gradient)")
+    assert message.endswith(": does not return (loss, {name: part}, gradient); return the loss, a dict of its named parts "
+                            "({} for none) and the gradient"), message
+    assert "<function" in message, "the value shown is the function"
+    _refused("fn", lambda: lbfgs.LBFGS(lambda x: (tf.reduce_sum(x), [], x), tf.zeros([4])).start(), "does not return")  # parts not a dict
+    message = _refused("fn", lambda: lbfgs.LBFGS(lambda x: (x, {}, x), tf.zeros([4])).start(), "a loss of shape (4,)")
+    assert "<function" in message and message.endswith("; return a scalar loss and the gradient of the loss with respect to x"), message
     _refused("fn", lambda: lbfgs.LBFGS(lambda x: (tf.reduce_sum(x), {}, x[:2]), tf.zeros([4])).start(), "a gradient of shape (2,)")
     engine = lbfgs.LBFGS(lambda x: (tf.reduce_sum(x), {}, tf.ones_like(x)), tf.zeros([4]), lower=-1.0)
     assert engine.start() == (0.0, {}) and engine.evaluations == 1  # fn is called once at the start, checked and used
@@ -447,3 +456,13 @@ def test_minimize_refuses_negative_iterations_before_evaluating_anything():
     fn, _, _ = _quadratic(10)
     _refused("iterations", lambda: lbfgs.minimize(lambda x: calls.append(1) or fn(x), tf.fill([10], 0.5), -1), ">= 0")
     assert not calls
+
+
+def test_a_non_finite_loss_at_the_start_stops_the_engine_before_its_first_iteration():
+    engine = lbfgs.LBFGS(lambda x: (tf.reduce_sum(x) * np.nan, {"part": tf.reduce_sum(x)}, tf.ones_like(x)), tf.fill([4], 0.5))
+    loss, parts = engine.start()
+    assert np.isnan(loss) and parts == {"part": 2.0} and engine.status == lbfgs.NON_FINITE
+    out = engine.run(3)
+    assert out["done"] == 0 and out["status"] == lbfgs.NON_FINITE and out["message"] == lbfgs.MESSAGES[lbfgs.NON_FINITE]
+    x, history = lbfgs.minimize(lambda x: (tf.reduce_sum(x) * np.nan, {}, tf.ones_like(x)), tf.fill([4], 0.5), 3)
+    assert len(history) == 1 and np.isnan(history[0]), "minimize does not run an engine that cannot start"
