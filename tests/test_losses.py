@@ -283,3 +283,39 @@ def test_total_variation_reads_integer_images_as_numbers():
     image[:, :, 2:] = 10
     x_var, y_var = losses.high_pass_x_y(image)
     assert int(tf.reduce_sum(x_var)) == 3 * 3 * 10 and int(tf.reduce_sum(tf.abs(y_var))) == 0
+
+
+# ------------------------------------------------------------------- guided losses: survivors of the mutation run
+
+
+def test_a_guided_style_loss_weighs_each_layer_by_its_weight_and_its_share():
+    rng = np.random.default_rng(7)
+    features = {"a": tf.constant(rng.random((1, 6, 8, 3)), tf.float32), "b": tf.constant(rng.random((1, 3, 4, 5)), tf.float32)}
+    targets = {n: losses.gram_matrix(tf.constant(rng.random(f.shape), tf.float32)) for n, f in features.items()}
+    masks_ = {"a": tf.constant(rng.random((1, 6, 8, 1)), tf.float32), "b": tf.constant(rng.random((1, 3, 4, 1)), tf.float32)}
+    weights = {"a": 0.8, "b": 0.2}
+    want = sum(weights[n] * float(tf.reduce_mean(masks_[n]))
+               * float(losses.style_layer_loss(losses.guided_gram_matrix(features[n], masks_[n]), targets[n], "mean")) for n in features)
+    got = float(losses.guided_style_loss(features, targets, masks_, weights))
+    assert got == pytest.approx(want, rel=1e-5)
+    assert got != pytest.approx(float(losses.guided_style_loss(features, targets, masks_)), rel=1e-3), "the weights are used"
+
+
+def test_a_guided_gram_takes_a_mask_of_whole_numbers_and_names_what_is_wrong():
+    x = tf.constant(np.random.default_rng(8).random((1, 6, 8, 3)), tf.float32)
+    ones_and_zeros = np.zeros((1, 6, 8, 1), np.int32)
+    ones_and_zeros[:, :, :4] = 1
+    np.testing.assert_allclose(losses.guided_gram_matrix(x, ones_and_zeros).numpy(),
+                               losses.guided_gram_matrix(x, ones_and_zeros.astype(np.float32)).numpy(), rtol=1e-6)
+    with pytest.raises(losses.LossError) as info:
+        losses.guided_gram_matrix(x, tf.ones((1, 4, 5, 1)))
+    assert str(info.value).endswith(": 5x4 but the features are 8x6; resize the mask to the layer first (masks.layer_masks)")
+    assert str(info.value).startswith("mask = <tensor float32 of shape [1, 4, 5, 1]>"), str(info.value)
+    with pytest.raises(losses.LossError) as info:
+        losses.guided_gram_matrix(x, np.full((1, 6, 8, 1), 2.0, np.float32))
+    assert str(info.value).endswith(": values from 2 to 2, outside [0, 1]; pass weights in [0, 1] (masks.load_mask makes them)")
+    assert str(info.value).startswith("mask = <array float32"), str(info.value)
+    with pytest.raises(losses.LossError) as info:
+        losses.guided_gram_matrix(x, tf.ones((1, 6, 8, 2)))
+    assert str(info.value).endswith(": 2 channels; pass one channel, [1, H, W, 1] or [B, H, W, 1]"), str(info.value)
+    assert str(info.value).startswith("mask = <tensor"), str(info.value)
