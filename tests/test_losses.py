@@ -319,3 +319,26 @@ def test_a_guided_gram_takes_a_mask_of_whole_numbers_and_names_what_is_wrong():
         losses.guided_gram_matrix(x, tf.ones((1, 6, 8, 2)))
     assert str(info.value).endswith(": 2 channels; pass one channel, [1, H, W, 1] or [B, H, W, 1]"), str(info.value)
     assert str(info.value).startswith("mask = <tensor"), str(info.value)
+
+
+def test_guided_style_loss_names_both_dicts_when_their_layers_differ():
+    x = {"a": tf.ones((1, 4, 4, 2))}
+    with pytest.raises(losses.LossError) as info:
+        losses.guided_style_loss(x, {"b": tf.ones((1, 2, 2))}, {"a": tf.ones((1, 4, 4, 1))})
+    assert str(info.value) == ("target_grams = ['b']: features have layers ['a'] but target_grams have ['b']; "
+                               "compute both with the same model (the same layers)"), str(info.value)
+    with pytest.raises(losses.LossError) as info:
+        losses.guided_style_loss(x, {"a": tf.ones((1, 2, 2))}, {"c": tf.ones((1, 4, 4, 1))})
+    assert str(info.value).startswith("masks = ['c']: features have layers ['a'] but masks have ['c']"), str(info.value)
+
+
+def test_style_content_loss_takes_tensor_weights_and_names_bad_outputs():
+    model_out = {"style": {"a": tf.ones((1, 2, 2))}, "content": {"c": tf.ones((1, 2, 2, 2))}}
+    style_t, content_t = {"a": tf.zeros((1, 2, 2))}, {"c": tf.zeros((1, 2, 2, 2))}
+    as_floats = float(losses.style_content_loss(model_out, style_t, content_t, 0.5, 2.0))
+    as_tensors = float(losses.style_content_loss(model_out, style_t, content_t, tf.constant(0.5), tf.Variable(2.0)))
+    traced = tf.function(lambda sw, cw: losses.style_content_loss(model_out, style_t, content_t, sw, cw))  # weights as graph tensors
+    assert as_tensors == as_floats == float(traced(tf.constant(0.5), tf.constant(2.0))) > 0
+    with pytest.raises(losses.LossError) as info:
+        losses.style_content_loss({"style": {}}, style_t, content_t)
+    assert str(info.value).startswith("outputs = ['style']: not the model's outputs; pass what StyleContentModel returns"), str(info.value)
