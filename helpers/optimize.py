@@ -217,14 +217,6 @@ def _check_number(value, name: str, *, low: float, high: float, hint: str = "") 
                            todo=wanted + (f" ({hint})" if hint else ""))
 
 
-def _check_max_dim(value) -> int | None:
-    """max_dim is None (keep the size) or a long side of at least images.MIN_SIDE pixels."""
-    if value is None:
-        return None
-    return validate.number("max_dim", value, low=images.MIN_SIDE, integer=True, error=TransferError,
-                           todo=f"pass None (full size) or a whole number of pixels >= {images.MIN_SIDE}")
-
-
 def _check_hooks(*, callback, progress) -> int:
     """callback is a function (or None), progress a bool or a label -> how often the callback is called, in steps."""
     if callback is not None and not callable(callback):
@@ -732,7 +724,7 @@ def _stripes_for(plan: _Plan) -> int | None:
     return rows
 
 
-#: The longest side a style image may be given by style_scale (its Gram matrices are computed once, at that size).
+#: The longest side a Style term's `scale` may give its image (its statistics are computed once, at that size).
 MAX_STYLE_SIDE = 2048
 
 
@@ -741,10 +733,11 @@ def _scale_style(style, name: str, style_scale: float, content) -> tf.Tensor:
     long_side = max(1, round(style_scale * max(int(content.shape[1]), int(content.shape[2]))))
     height, width = images.scaled_size(int(style.shape[1]), int(style.shape[2]), long_side)
     if max(height, width) > long_side:  # the course's rule for thin images: the short side stays at VGG19's minimum
-        config.notice("style_scale", f"style_scale={style_scale:g} would make {name} smaller than {images.MIN_SIDE} px on its short "
+        config.notice("style_scale", f"Style.scale = {style_scale:g} would make {name} smaller than {images.MIN_SIDE} px on its short "
                       f"side; it is {width}x{height} px instead (VGG19's minimum)", log=False)
     if max(height, width) > MAX_STYLE_SIDE:
-        raise TransferError(f"style_scale={style_scale:g} makes {name} {width}x{height} px; at most {MAX_STYLE_SIDE} px on the long side")
+        raise validate.refuse("Style.scale", style_scale, f"makes {name} {width}x{height} px, over {MAX_STYLE_SIDE} px on the long side",
+                              f"pass a smaller scale (at most {MAX_STYLE_SIDE} px for the style)", TransferError)
     return _resize(style, (height, width))
 
 
