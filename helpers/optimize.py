@@ -651,6 +651,17 @@ def _common(optimizer, steps, init, preserve_color, network, progress, callback)
                 callback_every=callback_every, init=init, preserve_color=preserve_color)
 
 
+def _check_network_for_terms(common: dict) -> None:
+    """Refuse what terms cannot run on: a replacement extractor (terms read VGG19 layers by name) and VGG19 in stripes."""
+    if common["extractor"] is not None:
+        raise validate.refuse("network", common["extractor"], "a replacement extractor works with plain images only",
+                              "pass plain images to transfer(), or use optimize.Network(...) with terms (they read VGG19 layers by name)",
+                              TransferError)
+    if common["network"].memory == "low":
+        raise validate.refuse("Network.memory", common["network"].memory, "terms need whole feature maps, which VGG19 in stripes never holds",
+                              "use memory='auto' or 'fast' with terms", TransferError)
+
+
 def _content_size(scales) -> int:
     """The long side names and paths are scaled to: the course's default, or the largest scale if larger."""
     return images.DEFAULT_MAX_DIM if scales is None else max(images.DEFAULT_MAX_DIM, scales[-1])
@@ -683,12 +694,7 @@ def _plan(content, style, *, optimizer, steps, init, style_weight, content_weigh
         styles = [_load(s, n, size) for s, n in zip(style_list, names)]
         return _Plan(content=content, chosen=chosen, styles=styles, **common)
     # Terms: the content, each style, TV and the extra terms become one helpers.terms.Objective.
-    if extractor is not None:
-        raise validate.refuse("network", extractor, "a replacement extractor works with plain images only",
-                              "pass plain images, or use optimize.Network(...) with terms (they read VGG19 layers by name)", TransferError)
-    if net.memory == "low":
-        raise validate.refuse("Network.memory", net.memory, "terms need whole feature maps, which VGG19 in stripes never holds",
-                              "use memory='auto' or 'fast' with terms", TransferError)
+    _check_network_for_terms(common)
     for given, weight, name, term in ((content_term, content_weight, "content_weight", "Content"),
                                       (style_terms, style_weight, "style_weight", "Style")):
         if given and weight is not None:
@@ -1040,10 +1046,6 @@ def minimize(objective, content, *, optimizer="lbfgs", steps=None, init="content
     """
     objective = _terms_module().check_objective(objective)
     common = _common(optimizer, steps, init, preserve_color, network, progress, callback)
-    if common["extractor"] is not None:
-        raise validate.refuse("network", common["extractor"], "terms read VGG19 layers by name", "pass optimize.Network(...)", TransferError)
-    if common["network"].memory == "low":
-        raise validate.refuse("Network.memory", "low", "terms need whole feature maps, which VGG19 in stripes never holds",
-                              "use memory='auto' or 'fast'", TransferError)
+    _check_network_for_terms(common)
     plan = _Plan(content=_load(content, "content", _content_size(common["scales"])), objective=objective, **common)
     return _run(plan, progress, callback)
