@@ -287,21 +287,6 @@ def _check_steps(steps, optimizer: str) -> tuple[list[int] | None, list[int]]:
     return scales, [_check_count(n, f"steps[{s}]") for s, n in steps.items()]
 
 
-def _check_blend(style_blend_weights, num_styles: int) -> list[float]:
-    """Validate and normalise the per-style weights to sum to 1."""
-    if style_blend_weights is None:
-        return [1.0 / num_styles] * num_styles
-    values = list(np.atleast_1d(style_blend_weights)) if isinstance(style_blend_weights, np.ndarray) else (
-        list(style_blend_weights) if isinstance(style_blend_weights, (list, tuple)) else [style_blend_weights])
-    if len(values) != num_styles:
-        raise TransferError(f"style_blend_weights has {len(values)} values but {num_styles} style image(s) were given")
-    weights = [validate.number(f"style_blend_weights[{i}]", w, low=0, error=TransferError) for i, w in enumerate(values)]
-    total = sum(weights)
-    if total <= 0:
-        raise TransferError(f"style_blend_weights sum to zero ({weights}); at least one style needs a positive weight")
-    return [float(w / total) for w in weights]
-
-
 def _resize(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
     """Bilinear (antialiased) resize of [1, H, W, 3] to `size`, clipped to [0, 1]."""
     if tuple(image.shape[1:3]) == tuple(size):
@@ -969,26 +954,36 @@ def _identity(image):
     return image
 
 
-def evaluate(image, content, style, *, weights="auto", form=None, style_weight=None, content_weight=None, tv_weight=None,
-             style_layers=None, content_layers=None, pooling: str = "max", style_blend_weights=None, layer_weights=None,
-             max_dim: int | None = images.DEFAULT_MAX_DIM, precision: str = "float32") -> dict:
-    """The objective's weighted parts {'total', 'style', 'content', 'tv'} of `image`, with VGG19 in `precision` (float32 by default).
+def evaluate(image, content, style, *, style_weight: float | None = None, content_weight: float | None = None,
+             tv_weight: float | None = None, form: str | None = None, network=None, terms=()) -> dict:
+    """The objective's weighted parts of `image` with 'total' (plain images: 'style', 'content', 'tv'; terms: one per term name).
 
     Scores results of different runs on one scale: a bfloat16 run's history is measured with its own rounded features,
-    so compare its final image with a float32 run's by evaluating both here. Pass the options the runs used (loss
-    weights, layers, pooling, blend); names and paths are scaled to `max_dim` as transfer() scales them.
+    so compare its final image with a float32 run's by evaluating both here. Pass the objective the runs used, with
+    transfer()'s arguments (weights, form, terms, network); `network` defaults to Network(precision="float32").
+    Names and paths are loaded at the image's size.
     """
-    chosen = resolve_settings(weights, form, style_weight, content_weight, tv_weight)
-    content = _load(content, "content", max_dim)
+    t = _terms_module()
     image = _as_image(image, "image")
-    if tuple(image.shape[1:3]) != tuple(content.shape[1:3]):
-        raise TransferError(f"image is {image.shape[2]}x{image.shape[1]} px but the content is {content.shape[2]}x{content.shape[1]}")
-    style_list = style if isinstance(style, (list, tuple)) else [style]
-    styles = [_load(s, "style", max_dim) for s in style_list]
-    extractor = vgg.StyleContentModel(style_layers, content_layers, weights, pooling, precision=resolve_precision(precision))
-    problem = StyleTransferProblem(extractor, content, styles, _check_blend(style_blend_weights, len(styles)),
-                                   style_weight=chosen["style_weight"], content_weight=chosen["content_weight"],
-                                   tv_weight=chosen["tv_weight"], form=chosen["form"], layer_weights=layer_weights)
+    side = max(int(image.shape[1]), int(image.shape[2]))
+    network = Network(precision="float32") if network is None else network
+    if not isinstance(content, t.Content):
+        content = _load(content, "content", side)
+    style_list = list(style) if isinstance(style, (list, tuple)) else [style]
+    style = [s if isinstance(s, t.Style) else _load(s, f"style[{i}]" if len(style_list) > 1 else "style", side)
+             for i, s in enumerate(style_list)]
+    plan = _plan(content, style, optimizer="adam", steps=None, init="content", style_weight=style_weight, content_weight=content_weight,
+                 tv_weight=tv_weight, form=form, preserve_color=None, network=network, terms=terms, progress=False, callback=None)
+    if tuple(image.shape[1:3]) != tuple(plan.content.shape[1:3]):
+        raise validate.refuse("image", f"{image.shape[2]}x{image.shape[1]} px", f"the content is {plan.content.shape[2]}x{plan.content.shape[1]} px",
+                              "evaluate an image at the content's size (a name or path is loaded at the image's size)", TransferError)
+    extractor = _extractor(plan)
+    if plan.objective is None:
+        problem = StyleTransferProblem(extractor, plan.content, plan.styles, [1.0 / len(plan.styles)] * len(plan.styles),
+                                       style_weight=plan.chosen["style_weight"], content_weight=plan.chosen["content_weight"],
+                                       tv_weight=plan.chosen["tv_weight"], form=plan.chosen["form"])
+    else:
+        problem = ObjectiveProblem(plan.objective, extractor, tuple(int(d) for d in image.shape[1:3]))
     with _quiet_retracing():
         total, parts = problem.losses(image)
     return {"total": float(total), **{k: float(v) for k, v in parts.items()}}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import config, images, optimize, precision, vgg
+from helpers import config, images, optimize, precision, terms, vgg
 
 
 @pytest.fixture
@@ -146,3 +146,23 @@ def test_evaluate_matches_a_float32_runs_own_history():
     assert result.settings["precision"] == "float32"
     # the history's last entry is the loss of the last iterate, which is the returned image
     assert optimize.evaluate(result.image, content, style)["total"] == pytest.approx(result.history["total"][-1], rel=1e-4)
+
+
+def test_evaluate_scores_terms_as_a_run_of_them_records():
+    content, style = images.load_example("astronaut", 48), images.load_example("swirls", 48)
+    style_term = terms.Style(style, weight=1e-2, layers=["block1_conv1", "block2_conv1"])
+    result = optimize.transfer(content, style_term, steps=3, network=optimize.Network(precision="float32"), progress=False)
+    scored = optimize.evaluate(result.image, content, style_term)
+    assert set(scored) == {"total", *result.settings["names"]}
+    assert scored["total"] == pytest.approx(result.history["total"][-1], rel=1e-4)
+    assert scored["total"] == pytest.approx(sum(v for k, v in scored.items() if k != "total"), rel=1e-5)
+
+
+def test_evaluate_loads_names_at_the_images_size_and_refuses_another_size():
+    content = images.load_example("astronaut", 64)
+    by_name = optimize.evaluate(content, "astronaut", "swirls")
+    assert by_name["content"] == pytest.approx(0.0, abs=1e-6)  # the photo against itself, loaded at 64 px
+    with pytest.raises(optimize.TransferError, match=r"image.*evaluate an image at the content's size"):
+        optimize.evaluate(content, images.load_example("astronaut", 48), "swirls")
+    with pytest.raises(TypeError):
+        optimize.evaluate(content, "astronaut", "swirls", max_dim=64)  # the old keywords are gone: network= and terms as in transfer
