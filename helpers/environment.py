@@ -29,17 +29,17 @@ def precision_line(precision: str = "auto") -> str:
             ratio, seconds = decision["ratio"], decision["seconds"]
             verdict = f"bfloat16 was {ratio:.2f}x slower" if ratio > 1 else f"bfloat16 was {1 / ratio:.2f}x faster"
             hardware = why.split("; ", 1)[1] if "; " in why else ""
-            why = (f"{verdict} in one timed VGG19 pass at {decision['side']} px, {seconds['float32']:.3f} s in float32 against "
-                   f"{seconds['bfloat16']:.3f} s" + (f"; {hardware}" if hardware else ""))
+            why = (f"{verdict} here, in one timed VGG19 pass at {decision['side']} px ({seconds['float32']:.3f} s in float32, "
+                   f"{seconds['bfloat16']:.3f} s in bfloat16)" + (f". {hardware[0].upper()}{hardware[1:]}" if hardware else ""))
         if decision.get("source"):  # timed in this run, or read from the course cache
             why += f". That pass was {decision['source']}"
     if choice == "bfloat16":
-        meaning = ("In bfloat16 VGG19 keeps about 3 significant digits, so the losses printed here differ from a float32 machine's "
-                   "from the third digit on; cells that show an equivalence compute in float32")
+        meaning = ("In bfloat16 VGG19 keeps about 3 significant digits, so the losses printed in the notebooks differ from a float32 "
+                   "machine's from the third digit on; cells that show an equivalence compute in float32")
     else:
-        meaning = ("The numbers printed here are float32's, as in TensorFlow's own style-transfer tutorial; "
+        meaning = ("Losses printed in the notebooks are float32's, as in TensorFlow's own style-transfer tutorial; "
                    "a machine that chose bfloat16 prints slightly different ones")
-    return f"VGG19 precision: {choice} ({why}). {meaning}."
+    return f"VGG19 precision: {choice}. Why: {why}. {meaning}."
 
 
 def check_environment(load_hub: bool = True) -> dict[str, str]:

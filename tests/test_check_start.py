@@ -31,3 +31,18 @@ def test_an_array_through_the_loader(capsys):
     assert not check.image_tensor(array, max_dim=512, source=array)
     said = _said(capsys)
     assert "shape is (200, 300, 3), expected (1, H, W, 3)" in said and "dtype is uint8" in said
+
+
+def test_the_exercises_array_must_have_the_asked_shape_and_dtype(capsys):
+    asked = (200, 300, 3)
+    array = np.random.default_rng(0).integers(0, 256, asked, dtype=np.uint8)
+    assert check.image_tensor(images.load_img(array), max_dim=512, source=array, source_shape=asked)
+    assert "✓ image_tensor" in _said(capsys)
+    turned = np.random.default_rng(0).integers(0, 256, (300, 200, 3), dtype=np.uint8)
+    assert not check.image_tensor(images.load_img(turned), max_dim=512, source=turned, source_shape=asked)
+    assert "shape (300, 200, 3)" in _said(capsys)
+    as_int64 = array.astype(np.int64)
+    assert not check.image_tensor(images.load_img(as_int64), max_dim=512, source=as_int64, source_shape=asked)
+    assert "dtype int64" in _said(capsys)
+    assert not check.image_tensor(None, max_dim=512, source=None, source_shape=asked)
+    assert "array is still None" in _said(capsys)

@@ -181,7 +181,7 @@ def test_content_mean_fails(capsys):
 
 
 def test_content_not_reduced_fails(capsys):
-    _expect_false(check.content_loss, lambda f, p: 0.5 * tf.square(f - p), capsys, "single number")
+    _expect_false(check.content_loss, lambda f, p: 0.5 * tf.square(f - p), capsys, "one number")
 
 
 def test_content_absolute_fails(capsys):

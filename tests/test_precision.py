@@ -166,3 +166,17 @@ def test_evaluate_loads_names_at_the_images_size_and_refuses_another_size():
         optimize.evaluate(content, images.load_example("astronaut", 48), "swirls")
     with pytest.raises(TypeError):
         optimize.evaluate(content, "astronaut", "swirls", max_dim=64)  # the old keywords are gone: network= and terms as in transfer
+
+
+def test_the_setup_line_gives_the_choice_then_why(monkeypatch):
+    from helpers import environment
+
+    decision = {"choice": "bfloat16", "why": "timed; this CPU reports amx_bf16", "seconds": {"float32": 1.0, "bfloat16": 0.25},
+                "side": 128, "ratio": 0.25, "source": "measured just now, kept in the cache"}
+    monkeypatch.setattr(precision, "choose", lambda refresh=False: decision)
+    line = environment.precision_line()
+    assert line.startswith("VGG19 precision: bfloat16. Why: bfloat16 was 4.00x faster here, in one timed VGG19 pass at 128 px "
+                           "(1.000 s in float32, 0.250 s in bfloat16). This CPU reports amx_bf16. That pass was measured just now")
+    assert "from the third digit on" in line
+    monkeypatch.setattr(precision, "choose", lambda refresh=False: dict(decision, choice="float32", ratio=4.0))
+    assert environment.precision_line().startswith("VGG19 precision: float32. Why: bfloat16 was 4.00x slower here")

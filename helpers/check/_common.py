@@ -7,6 +7,9 @@ import traceback
 
 import numpy as np
 
+#: What a check says when the student's function returns None.
+NONE = "returned None: write the function body and `return` the result"
+
 
 class HelperHidden(RuntimeError):
     """Raised when a student's answer calls the course helper that the exercise asks them to write."""
@@ -114,3 +117,16 @@ def constant_factor(pairs, rtol: float = 1e-3) -> float | None:
     if abs(k) < 1e-9 or abs(k - 1.0) < rtol or not all(np.isclose(r, k, rtol=rtol) for r in ratios):
         return None  # zero everywhere is a missing answer, not a normalisation slip
     return k
+
+
+def scalar(value, how: str):
+    """(float, None) for a single number, else (None, the problem; `how` says how to reduce a tensor to one number)."""
+    if value is None:
+        return None, NONE
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except Exception:  # noqa: BLE001 - any unconvertible return value is reported
+        return None, f"returned {type(value).__name__}, which is not a number or tensor"
+    if arr.size != 1:
+        return None, f"returned shape {arr.shape}; the loss must be one number ({how})"
+    return float(arr.reshape(())), None

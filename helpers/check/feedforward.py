@@ -20,9 +20,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from helpers.check._common import call, compare, hidden, report
-
-_NONE = "returned None: write the function body and `return` the result"
+from helpers.check._common import NONE, call, compare, hidden, report
 
 __all__ = ["instance_norm", "style_weights", "conditional_instance_norm"]
 
@@ -46,7 +44,7 @@ def instance_norm(fn) -> bool:
     if error:
         return report("instance_norm", [f"it {error}"])
     if got is None:
-        return report("instance_norm", [_NONE])
+        return report("instance_norm", [NONE])
     problems = compare(got, want, rtol=1e-3, atol=1e-3)
     if problems and np.shape(got) == want.shape:
         got = np.asarray(got, dtype=np.float64)
@@ -80,7 +78,7 @@ def _constant_channel_problems(fn, feedforward) -> list[str]:
     if error:
         return [f"on features with a constant channel (variance 0) it {error}"]
     if got is None:
-        return [_NONE]
+        return [NONE]
     if np.shape(got) == want.shape:
         got = np.asarray(got, dtype=np.float64)
         flat = got[1, :, :, 2]  # the reference gives 0 there: (x - mean) is 0, divided by sqrt(0 + 1e-5)
@@ -104,7 +102,7 @@ def style_weights(fn) -> bool:
             if error:
                 return report("style_weights", [f"style_weights({spec!r}) {error}"])
             if got is None:
-                return report("style_weights", [_NONE])
+                return report("style_weights", [NONE])
             for p in compare(got, want, atol=1e-6):
                 problems.append(f"style_weights({spec!r}): {p}")
         for bad in (26, -1, {2: -1.0}, {1: 0.0}, {}, [1.0, 2.0], [1.0] * (multistyle.NUM_STYLES + 1)):
@@ -134,7 +132,7 @@ def conditional_instance_norm(fn) -> bool:
     if error:
         return report("conditional_instance_norm", [f"it {error}"])
     if got is None:
-        return report("conditional_instance_norm", [_NONE])
+        return report("conditional_instance_norm", [NONE])
     problems = compare(got, want, rtol=1e-3, atol=1e-3)
     if problems and np.shape(got) == want.shape:
         from helpers import feedforward

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.check._common import call, compare, report
-
-_NONE = "returned None: write the function body and `return` the result"
+from helpers.check._common import NONE, call, compare, report
 
 __all__ = ["worker_elements", "replica_loss"]
 
@@ -42,7 +40,7 @@ def worker_elements(fn) -> bool:
         if error:
             return report("worker_elements", [f"it {error}"])
         if got is None:
-            return report("worker_elements", [_NONE])
+            return report("worker_elements", [NONE])
         try:
             got = [int(k) for k in np.asarray(got).reshape(-1)]
         except (TypeError, ValueError):
@@ -79,7 +77,7 @@ def replica_loss(fn) -> bool:
         if error:
             return report("replica_loss", [f"it {error}"])
         if got is None:
-            return report("replica_loss", [_NONE])
+            return report("replica_loss", [NONE])
         if np.size(got) != 1:
             return report("replica_loss", [f"returned shape {np.shape(got)}; return one number for the replica"])
         got = float(np.asarray(got).reshape(()))

@@ -9,9 +9,17 @@ from helpers.check._common import report
 __all__ = ["image_tensor"]
 
 
-def image_tensor(image, max_dim: int | None = None, source=None) -> bool:
+def image_tensor(image, max_dim: int | None = None, source=None, source_shape: tuple | None = None) -> bool:
     """Check that `image` is what the course's functions expect: [1, H, W, 3] float32 in [0, 1], long side <= max_dim;
-    with `source` (a name, path or array), also that it is images.load_img(source, max_dim=max_dim)."""
+    with `source` (a name, path or array), also that it is images.load_img(source, max_dim=max_dim); with
+    `source_shape`, also that `source` is a uint8 array of that shape."""
+    if source_shape is not None:
+        if source is None:
+            return report("image_tensor", ["the array is still None: replace None in the cell with your code"])
+        if np.shape(source) != tuple(source_shape) or getattr(source, "dtype", None) != np.uint8:
+            return report("image_tensor", [f"the array is {type(source).__name__} of shape {np.shape(source)} and dtype "
+                                           f"{getattr(source, 'dtype', 'none')}; the exercise asks for shape {tuple(source_shape)} and "
+                                           "dtype uint8 (np.random.default_rng(0).integers(0, 256, size=..., dtype=np.uint8))"])
     if image is None:
         return report("image_tensor", ["the answer is still None: replace None in the cell with your code"])
     problems = []

@@ -26,11 +26,10 @@ import tensorflow as tf
 
 from helpers import style_stats
 from helpers.check import solutions_style_statistics
-from helpers.check._common import call, hidden, report
+from helpers.check._common import call, hidden, report, scalar
 
 __all__ = ["mean_std_loss", "sliced_projection"]
 
-_NONE = "returned None: write the function body and `return` the result"
 #: (output shape, target shape): channels differ from H and W, H != W, and the target's size differs from the output's.
 MEAN_STD_SHAPES = [((1, 6, 5, 4), (1, 7, 3, 4)), ((1, 4, 7, 3), (1, 4, 7, 3)), ((1, 3, 3, 8), (1, 5, 6, 8))]
 #: Shapes for one projection (both images the same size, as the exercise says).
@@ -63,16 +62,7 @@ def _features(shape, seed: int, shift: float = 0.0) -> tf.Tensor:
 
 def _scalar(value):
     """(float, None) for a single number, else (None, the problem)."""
-    if value is None:
-        return None, _NONE
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except Exception:  # noqa: BLE001 - any unconvertible return value is reported
-        return None, f"returned {type(value).__name__}, which is not a number or tensor"
-    if arr.size != 1:
-        return None, f"returned shape {arr.shape}; the loss must be one number (average over the channels, e.g. tf.reduce_mean)"
-    return float(arr.reshape(())), None
-
+    return scalar(value, "average over the channels, e.g. tf.reduce_mean")
 
 def _moments(x: np.ndarray, ddof: int = 0):
     """Each channel's mean and variance over every location of [1, H, W, C], float64."""

@@ -21,9 +21,7 @@ import tensorflow as tf
 
 from helpers import compare as course_compare
 from helpers import magenta
-from helpers.check._common import HelperHidden, call, compare, hidden, report
-
-_NONE = "returned None: write the function body and `return` the result"
+from helpers.check._common import NONE, HelperHidden, call, compare, hidden, report
 
 __all__ = ["interpolate", "blend", "blur_style"]
 
@@ -61,7 +59,7 @@ def interpolate(fn) -> bool:
             if error:
                 return report(name, [f"with t = {t} it {error}"])
             if got is None:
-                return report(name, [_NONE])
+                return report(name, [NONE])
             want = _REF_INTERPOLATE(v1, v2, t)
             problems = compare(got, want, rtol=1e-5, atol=1e-6)
             if problems:
@@ -85,7 +83,7 @@ def blend(fn) -> bool:
                 hint = " (allow a small rounding error)" if "ValueError" in error else ""
                 return report(name, [f"with weights {weights} (sum {sum(weights)!r}) it {error}{hint}"])
             if got is None:
-                return report(name, [_NONE])
+                return report(name, [NONE])
             want = _REF_BLEND(vs, weights)
             problems = compare(got, want, rtol=1e-5, atol=1e-6)
             if problems:
@@ -107,7 +105,7 @@ def blur_style(fn) -> bool:
         if error:
             return report(name, [f"for a style of shape {list(shape)} it {error}"])
         if got is None:
-            return report(name, [_NONE])
+            return report(name, [NONE])
         want = tf.nn.avg_pool(style, ksize=[3, 3], strides=[1, 1], padding="SAME")
         problems = compare(got, want, rtol=1e-5, atol=1e-6)
         if problems:

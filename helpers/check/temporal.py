@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.check._common import call, compare, constant_factor, hidden, report
-
-_NONE = "returned None: write the function body and `return` the result"
+from helpers.check._common import NONE, call, compare, constant_factor, hidden, report
 
 __all__ = ["frame_warping_error", "blend_frame"]
 
@@ -51,7 +49,7 @@ def frame_warping_error(fn) -> bool:
             if error:
                 return report("frame_warping_error", [f"it {error}"])
             if got is None:
-                return report("frame_warping_error", [_NONE])
+                return report("frame_warping_error", [NONE])
             if np.size(got) != 1:
                 return report("frame_warping_error", [f"returned shape {np.shape(got)}; return one number (a mean)"])
             pairs.append((float(np.asarray(got).reshape(())), want))
@@ -92,7 +90,7 @@ def blend_frame(fn) -> bool:
             if error:
                 return report("blend_frame", [f"it {error}"])
             if got is None:
-                return report("blend_frame", [_NONE])
+                return report("blend_frame", [NONE])
             problems = compare(got, want, rtol=1e-4, atol=1e-5)
             if problems and np.shape(got) == want.shape:
                 got = np.asarray(got, np.float64)

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from helpers import losses, vgg
 from helpers.check import solutions_theory
-from helpers.check._common import call, compare, hidden, report
+from helpers.check._common import call, compare, hidden, report, scalar
 
 __all__ = ["gram_matrix", "content_loss", "style_loss"]
 
@@ -83,13 +83,7 @@ def _scale_hint(got, want, factors: dict) -> str | None:
 
 def _scalar(value):
     """Accept a scalar, or an array with a single value; return (float, None) or (None, problem)."""
-    arr = _as_array(value)
-    if arr is None:
-        return None, f"returned {type(value).__name__}, which is not a number or tensor"
-    if arr.size != 1:
-        return None, f"returned shape {arr.shape}; the loss must be a single number (sum over every axis, e.g. tf.reduce_sum)"
-    return float(arr.reshape(())), None
-
+    return scalar(value, "sum over every axis, e.g. tf.reduce_sum")
 
 def gram_matrix(fn) -> bool:
     """Check fn(features [1, H, W, C]) -> [1, C, C] equals sum_yx F_yxc F_yxd / (H*W); print ✓ or what differs."""
