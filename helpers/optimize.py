@@ -598,6 +598,19 @@ class _Plan:
     extractor: object = None  # plain images: a replacement feature extractor, or None for VGG19
     objective: object = None  # terms: the helpers.terms.Objective
 
+    def __post_init__(self):
+        """Complete what follows from the checked arguments: the scales, a step count per scale, Adam's epsilon, L-BFGS's memory."""
+        _, height, width, _ = (int(d) for d in self.content.shape)
+        if self.scales is None:
+            self.scales = [max(height, width)]
+        if len(self.steps) != len(self.scales):  # a single count for several scales is given to each
+            self.steps = list(self.steps) * len(self.scales)
+        self.options = dict(self.options)  # the caller's Adam(...) or LBFGS(...) stays as it was given
+        if self.optimizer == "adam" and self.options["epsilon"] is None:
+            self.options["epsilon"] = ADAM_EPSILON[self.chosen["form"] if self.objective is None else self.objective.form]
+        if self.optimizer != "adam" and self.options["memory"] is None:
+            self.options["memory"] = default_lbfgs_memory(height * width, 1 if self.preserve_color == "luminance" else 3)
+
 
 def _terms_module():
     """helpers.terms (it imports this module, so it is imported when first needed)."""
@@ -850,14 +863,6 @@ def _run_scales(plan: _Plan, problem_at, start, recorder, settings):
 def _run(plan: _Plan, progress, callback) -> TransferResult:
     """Optimise a checked plan: colour handling, the extractor, each scale, and the result at the content's size."""
     _, height, width, _ = (int(d) for d in plan.content.shape)
-    if plan.scales is None:
-        plan.scales = [max(height, width)]
-    if len(plan.steps) != len(plan.scales):  # a single count for several scales is given to each
-        plan.steps = plan.steps * len(plan.scales)
-    if plan.optimizer == "adam" and plan.options["epsilon"] is None:
-        plan.options["epsilon"] = ADAM_EPSILON[plan.chosen["form"] if plan.objective is None else plan.objective.form]
-    if plan.optimizer != "adam" and plan.options["memory"] is None:
-        plan.options["memory"] = default_lbfgs_memory(height * width, 1 if plan.preserve_color == "luminance" else 3)
     # 1. Colour: what the optimiser sees, and how its image becomes the result.
     start = initial_image(plan.content, plan.init)
     work_content, work_styles, start, finish = _colour_handling(plan.preserve_color, plan.content, plan.styles or [], start)
