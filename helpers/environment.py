@@ -42,6 +42,18 @@ def precision_line(precision: str = "auto") -> str:
     return f"VGG19 precision: {choice}. Why: {why}. {meaning}."
 
 
+def precision_summary() -> str:
+    """The precision VGG19 computes in here and the verdict behind it, in a few words (the setup line says more)."""
+    from helpers import precision as precisions
+
+    decision = precisions.choose()
+    if "ratio" in decision:
+        ratio = decision["ratio"]
+        verdict = f"bfloat16 was {ratio:.1f}x slower here" if ratio > 1 else f"bfloat16 was {1 / ratio:.1f}x faster here"
+        return f"{decision['choice']} ({verdict}; timed once per machine, kept in the course's cache)"
+    return f"{decision['choice']} ({decision['why']})"
+
+
 def check_environment(load_hub: bool = True) -> dict[str, str]:
     """Report Python, TensorFlow, GPU, VGG19 weights, the Hub model and the paintings, each as 'what and why'."""
     from helpers import images, vgg
@@ -53,7 +65,7 @@ def check_environment(load_hub: bool = True) -> dict[str, str]:
         "GPU": ", ".join(g.name for g in gpus) if gpus else "none: everything runs on the CPU",
         "Settings": config.describe(),
         "VGG19 weights": vgg.resolve_weights("auto")[2],
-        "VGG19 precision": precision_line().removeprefix("VGG19 precision: "),
+        "VGG19 precision": precision_summary(),
     }
     if load_hub:
         from helpers import hub
@@ -94,7 +106,7 @@ PLAYGROUND_SETTINGS = ("auto", "live", "static")
 
 
 def playground_choice(setting: str = "auto", smoke: bool | None = None) -> tuple[bool, str]:
-    """Whether notebook 02's playground draws live sliders (True) or a static strip (False), and the reason in words."""
+    """Whether notebook 02's playground draws live sliders (True) or a static grid (False), and the reason in words."""
     if setting not in PLAYGROUND_SETTINGS:
         raise ValueError(f"PLAYGROUND = {setting!r}: use one of {', '.join(map(repr, PLAYGROUND_SETTINGS))}")
     smoke = config.smoke() if smoke is None else smoke
@@ -107,7 +119,7 @@ def playground_choice(setting: str = "auto", smoke: bool | None = None) -> tuple
         return True, "PLAYGROUND = 'live'"
     if smoke:
         seen = f"; {front} was detected" if front else ""
-        return False, f"smoke mode always draws the static strip{seen}"
+        return False, f"smoke mode always draws the static grid{seen}"
     if front is None:
         return False, "no front end that shows widgets was detected"
     return True, f"{front} detected"

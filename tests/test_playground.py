@@ -1,4 +1,4 @@
-"""Notebook 02's playground: live sliders only where a front end shows them, and the static strip says why."""
+"""Notebook 02's playground: live sliders only where a front end shows them, and the static grid says why."""
 
 from __future__ import annotations
 

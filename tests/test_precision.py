@@ -180,3 +180,14 @@ def test_the_setup_line_gives_the_choice_then_why(monkeypatch):
     assert "from the third digit on" in line
     monkeypatch.setattr(precision, "choose", lambda refresh=False: dict(decision, choice="float32", ratio=4.0))
     assert environment.precision_line().startswith("VGG19 precision: float32. Why: bfloat16 was 4.00x slower here")
+
+
+def test_the_environment_report_gives_the_precision_in_a_few_words(monkeypatch):
+    from helpers import environment
+
+    decision = {"choice": "bfloat16", "why": "timed", "seconds": {"float32": 1.0, "bfloat16": 0.25}, "side": 128, "ratio": 0.25,
+                "source": "measured just now"}
+    monkeypatch.setattr(precision, "choose", lambda refresh=False: decision)
+    assert environment.precision_summary() == "bfloat16 (bfloat16 was 4.0x faster here; timed once per machine, kept in the course's cache)"
+    monkeypatch.setattr(precision, "choose", lambda refresh=False: {"choice": "float32", "why": "NST_PRECISION=float32 is set"})
+    assert environment.precision_summary() == "float32 (NST_PRECISION=float32 is set)"
