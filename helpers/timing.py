@@ -123,7 +123,7 @@ class RunClock:
             self.estimated = float(extra_seconds) * pass_seconds / REFERENCE_PASS + float(budget_seconds)
             return (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; this machine's "
                     f"speed from a small timed convolution, {time.perf_counter() - started:.1f} s, scaled to the work of this notebook). "
-                    "The last code cell prints the measured time.")
+                    "A cell at the end of the run prints the measured time beside this estimate.")
         self.uses_vgg = bool(steps_at)
         record = precision.measured()
         timed_now = float(record.get("measure_seconds", 0.0))  # the first notebook on this machine times that pass now
@@ -131,7 +131,7 @@ class RunClock:
         basis = "one timed VGG19 pass scaled to the Parameters cell's sizes and steps" if steps_at else \
             "this machine's speed from one timed VGG19 pass, scaled to the work of this notebook"
         line = (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; {basis}). "
-                "The last code cell prints the measured time.")
+                "A cell at the end of the run prints the measured time beside this estimate.")
         if timed_now:
             line += (f"\n(That VGG19 pass was timed just now, in float32 and in bfloat16, which took {timed_now:.0f} s "
                      "of this run and is counted in the estimate: once per machine; every later notebook reads it from the course cache.)")

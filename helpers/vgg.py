@@ -120,7 +120,7 @@ def _resolve_auto(cache: str, env_file: str) -> tuple[str, Path | None, str]:
     cached = imagenet_cache_path()
     if cached.exists():
         return "imagenet", cached, f"ImageNet VGG19, exact Keras file ({cached})."
-    why = "the exact Keras file is not in the cache (make prefetch or weights='imagenet' downloads it)"
+    why = "the exact Keras file is not in the cache (`make prefetch` downloads it once)"
     env_path = config.vgg19_weights_file()
     if env_path is not None:
         if env_path.is_file():
