@@ -441,7 +441,10 @@ def show_images(images, titles=None, ncols: int | None = None, size: float = 3.0
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
     ncols = ncols or len(images)
     nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    shapes = [tuple(getattr(img, "shape", ())) for img in images]
+    aspects = [s[-3] / s[-2] for s in shapes if len(s) >= 3 and s[-2]]  # height / width of each image
+    row_height = size * min(1.0, max(0.25, max(aspects, default=1.0))) + (0.4 if any(titles) else 0.0)  # wide images: shorter rows
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, row_height * nrows + (0.5 if suptitle else 0.0)), squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
     for ax, img, title in zip(axes.flat, images, titles):
