@@ -72,3 +72,35 @@ def test_colour_functions_refuse_a_bad_image_by_name(bad, match):
         colour.match_luminance(bad, _image(0))
     with pytest.raises(images.ImageLoadError, match=match):
         colour.match_color_histogram(bad, _image(0))
+
+
+def test_match_color_histogram_gives_each_channel_its_own_mean_and_stays_a_float32_image():
+    rng = np.random.default_rng(7)
+    style = tf.constant(np.clip(0.5 + 0.1 * rng.standard_normal((1, 30, 40, 3)), 0, 1).astype(np.float32))
+    content = tf.constant(np.clip(np.array([0.2, 0.5, 0.8]) + 0.03 * rng.standard_normal((1, 30, 40, 3)), 0, 1).astype(np.float32))
+    out = colour.match_color_histogram(style, content)
+    assert out.dtype == tf.float32 and tuple(out.shape) == (1, 30, 40, 3)  # the style's shape, as an image tensor
+    np.testing.assert_allclose(out.numpy().reshape(-1, 3).mean(0), [0.2, 0.5, 0.8], atol=5e-3)  # per channel, not one mean
+
+
+def test_match_color_histogram_clips_to_the_unit_range():
+    rng = np.random.default_rng(8)
+    style = tf.constant(np.clip(0.5 + 0.2 * rng.standard_t(2, (1, 40, 40, 3)), 0, 1).astype(np.float32))  # heavy tails
+    content = tf.constant(rng.random((1, 40, 40, 3)).astype(np.float32))  # spread over all of [0, 1]
+    out = colour.match_color_histogram(style, content).numpy()
+    assert out.min() == 0.0 and out.max() == 1.0  # the linear map overshoots at both ends, and is clipped there
+
+
+@pytest.mark.parametrize("function", [colour.combine_luminance, colour.match_color_histogram])
+def test_colour_functions_name_which_image_is_bad(function):
+    first = "stylised_luminance" if function is colour.combine_luminance else "style"
+    nan = np.full((1, 8, 8, 3), np.nan, np.float32)
+    with pytest.raises(images.ImageLoadError, match=f"^{first} contains NaN"):
+        function(nan, _image(0, size=(8, 8)))
+    with pytest.raises(images.ImageLoadError, match="^content contains NaN"):
+        function(_image(0, size=(8, 8)), nan)
+
+
+def test_combine_luminance_gives_both_sizes_as_width_x_height():
+    with pytest.raises(images.ImageLoadError, match=r"^stylised_luminance is 30x24 px but content is 32x20; resize one to the other"):
+        colour.combine_luminance(_image(3, size=(24, 30)), _image(4, size=(20, 32)))
