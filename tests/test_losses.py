@@ -342,3 +342,21 @@ def test_style_content_loss_takes_tensor_weights_and_names_bad_outputs():
     with pytest.raises(losses.LossError) as info:
         losses.style_content_loss({"style": {}}, style_t, content_t)
     assert str(info.value).startswith("outputs = ['style']: not the model's outputs; pass what StyleContentModel returns"), str(info.value)
+
+
+def test_style_content_loss_passes_its_form_and_layer_weights_on_and_shows_a_bad_value():
+    rng = np.random.default_rng(3)
+    grams = {n: tf.constant(rng.random((1, 3, 3)).astype(np.float32)) for n in ("a", "b")}
+    targets = {n: tf.constant(rng.random((1, 3, 3)).astype(np.float32)) for n in ("a", "b")}
+    feats, feat_targets = ({"c": tf.constant(rng.random((1, 4, 5, 3)).astype(np.float32))} for _ in range(2))
+    model_out = {"style": grams, "content": feats}
+    weights = {"a": 0.9, "b": 0.1}
+    total, parts = losses.style_content_loss(model_out, targets, feat_targets, 1.0, 1.0, layer_weights=weights, form="paper",
+                                             return_parts=True)
+    want_style = sum(w * float(losses.style_layer_loss(grams[n], targets[n], form="paper")) for n, w in weights.items())
+    assert float(parts["style"]) == pytest.approx(want_style, rel=1e-5)  # the layer weights and the form reach the style loss
+    assert float(parts["content"]) == pytest.approx(float(losses.content_loss(feats, feat_targets, form="paper")), rel=1e-5)
+    assert float(parts["content"]) != pytest.approx(float(losses.content_loss(feats, feat_targets, form="mean")), rel=1e-3)
+    with pytest.raises(losses.LossError) as info:
+        losses.style_content_loss([2, 1], targets, feat_targets)  # shown as given, not sorted
+    assert str(info.value).startswith("outputs = [2, 1]: not the model's outputs"), str(info.value)
