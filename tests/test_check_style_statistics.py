@@ -122,3 +122,12 @@ def test_sliced_projection_names_a_sort_along_the_wrong_axis(capsys):
     for wrong in (by_rows, column):
         assert check.sliced_projection(wrong) is False
         assert "pixel axis" in capsys.readouterr().out, wrong.__name__
+
+
+def test_mean_std_loss_needs_the_small_constant_under_the_square_root(capsys):
+    def without_epsilon(f, t):
+        (mf, vf), (mt, vt) = _moments(f), _moments(t)
+        return float(np.mean((mf - mt) ** 2) + np.mean((np.sqrt(vf) - np.sqrt(vt)) ** 2))
+
+    assert check.mean_std_loss(without_epsilon) is False
+    assert "sqrt(variance + 1e-5)" in capsys.readouterr().out

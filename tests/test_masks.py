@@ -284,3 +284,73 @@ def test_layer_masks_accept_a_one_pixel_map_and_any_case_of_the_mode():
     mask = masks.builtin("left", (16, 16))
     carried = masks.layer_masks(mask, ["block5_conv1"], mode="SIMPLE")
     assert tuple(carried["block5_conv1"].shape[1:3]) == (1, 1)
+
+
+def test_a_size_is_two_whole_numbers_given_as_a_tuple_list_array_or_tensor_shape():
+    shapes = {"tuple": (6, 8), "list": [6, 8], "array": np.array([6, 8]), "numpy ints": (np.int64(6), np.int32(8))}
+    for how, size in shapes.items():
+        assert tuple(masks.load_mask("ellipse", size).shape) == (1, 6, 8, 1), how
+    assert tuple(masks.load_mask("ellipse", tf.zeros((1, 6, 8, 3)).shape[1:3]).shape) == (1, 6, 8, 1)
+    for bad, said in [("6x8", "size = '6x8': not a size; pass (height, width), e.g. image.shape[1:3]"), (6, "size = 6: not a size"),
+                      ((6, 8, 3), "size = (6, 8, 3): 3 numbers; pass (height, width)"), ((6.5, 8), "size[0] = 6.5"),
+                      ((True, 8), "size[0] = True"), ((0, 8), "size[0] = 0")]:
+        with pytest.raises(masks.MaskError) as info:
+            masks.load_mask("ellipse", bad)
+        assert str(info.value).startswith(said), (bad, str(info.value))
+
+
+def test_an_array_mask_is_refused_by_shape_range_and_dtype_with_the_reason():
+    def refused(value):
+        with pytest.raises(masks.MaskError) as info:
+            masks.load_mask(value, (8, 8))
+        return str(info.value)
+
+    assert refused(np.ones((8, 8, 3), np.float32)).startswith("mask array: shape (8, 8, 3) is not a mask")
+    assert "looks like a colour image" in refused(np.ones((1, 8, 8, 4), np.float32))
+    assert "looks like a colour image" not in refused(np.ones((2, 3, 4, 5), np.float32))
+    assert "looks like a colour image" not in refused(np.ones((8, 8, 2), np.float32))
+    assert refused(np.full((8, 8), 1.5, np.float32)).startswith("mask array: values lie in [1.5, 1.5]")
+    assert refused(np.full((8, 8), -0.5, np.float32)).startswith("mask array: values lie in [-0.5, -0.5]")
+    assert refused(np.full((8, 8), 2, np.int64)).startswith("mask array: integer mask (int64) with values in [2, 2]")
+    edge = np.zeros((8, 8), np.float32)
+    edge[:, 4:] = 1.0  # exactly 0 and exactly 1: a valid float mask
+    np.testing.assert_allclose(masks.load_mask(edge, (8, 8)).numpy()[0, :, :, 0], edge, atol=1e-6)
+    ones = np.zeros((8, 8), np.int64)
+    ones[2:6, 2:6] = 1  # 0/1 integers are taken as they are
+    np.testing.assert_allclose(masks.load_mask(ones, (8, 8)).numpy()[0, :, :, 0], ones, atol=1e-6)
+    np.testing.assert_allclose(masks.load_mask(ones.astype(bool), (8, 8)).numpy()[0, :, :, 0], ones, atol=1e-6)
+
+
+def test_a_pil_image_mask_is_its_grey_value_over_255():
+    from PIL import Image
+
+    grey = np.zeros((8, 8), np.uint8)
+    grey[:, :4] = 255
+    grey[:, 4:6] = 51  # 0.2 of white
+    mask = masks.load_mask(Image.fromarray(grey).convert("RGB"), (8, 8)).numpy()[0, :, :, 0]
+    np.testing.assert_allclose(mask, grey / 255.0, atol=1e-6)
+
+
+def test_check_mask_refuses_each_wrong_shape_and_range_by_its_name():
+    ok = np.zeros((1, 4, 4, 1), np.float32)
+    ok[0, 1, 1, 0] = 0.5  # a region of half a pixel still covers something
+    assert float(tf.reduce_sum(masks.check_mask(ok))) == 0.5
+    for bad, said in [(np.ones((2, 4, 4, 1), np.float32), "region: shape [2, 4, 4, 1]; expected [1, H, W, 1]"),
+                      (np.ones((1, 4, 4, 3), np.float32), "region: shape [1, 4, 4, 3]; expected [1, H, W, 1]"),
+                      (np.full((1, 4, 4, 1), -0.5, np.float32), "region: values lie in [-0.5, -0.5]"),
+                      (np.full((1, 4, 4, 1), 1.5, np.float32), "region: values lie in [1.5, 1.5]"),
+                      (np.zeros((1, 4, 4, 1), np.float32), "region: covers nothing")]:
+        with pytest.raises(masks.MaskError) as info:
+            masks.check_mask(bad, "region")
+        assert str(info.value).startswith(said), str(info.value)
+    with pytest.raises(masks.MaskError, match="^mask: covers nothing"):
+        masks.check_mask(np.zeros((1, 4, 4, 1), np.float32))
+
+
+def test_a_uint8_mask_is_divided_by_255_and_one_pixel_is_a_region():
+    ones = np.zeros((8, 8), np.uint8)
+    ones[2:6, 2:6] = 255
+    np.testing.assert_allclose(masks.load_mask(ones, (8, 8)).numpy()[0, :, :, 0], ones / 255.0, atol=1e-6)
+    dot = np.zeros((8, 8), np.float32)
+    dot[3, 3] = 1.0  # a single pixel covers something: it is accepted, not called empty
+    assert float(tf.reduce_sum(masks.load_mask(dot, (8, 8)))) == pytest.approx(1.0)

@@ -110,6 +110,17 @@ def mean_std_loss(fn) -> bool:
         hints = [why for slip, why in _mean_std_variants(f.numpy(), t.numpy()).values() if np.isclose(value, slip, rtol=1e-4, atol=1e-9)]
         return report(name, [f"for inputs of shapes {list(shape)} and {list(target_shape)} (C = {shape[-1]}): got {value:.6g}, "
                              f"expected {want:.6g}"] + hints[:1])
+    # a flat map (every channel constant) against one of tiny spread: here the 1e-5 under the square root decides the value
+    flat = tf.fill((1, 5, 6, 3), 0.5)
+    tiny = flat + tf.constant(np.random.default_rng(50).normal(0.0, 1e-3, (1, 5, 6, 3)).astype(np.float32))
+    want = float(style_stats.style_distance(flat, tiny, "mean_std"))
+    got, error = _run(fn, flat, tiny)
+    value, problem = (None, f"for a flat map it {error}") if error else _scalar(got)
+    if problem:
+        return report(name, [problem])
+    if not np.isclose(value, want, rtol=1e-3, atol=1e-10):
+        return report(name, [f"for a flat map (no spread) against one of tiny spread: got {value:.6g}, expected {want:.6g}; "
+                             "take each standard deviation as sqrt(variance + 1e-5), so that a flat channel has a gradient"])
     same, error = _run(fn, f, f)
     if error:
         return report(name, [f"with identical inputs it {error}"])
