@@ -16,6 +16,11 @@ def summary_line() -> str:
     return f"TensorFlow {tf.__version__} | {gpu} | {config.describe()}"
 
 
+def _verdict(ratio: float, digits: int) -> str:
+    """'bfloat16 was Nx slower' or '... faster' from a measured bfloat16 / float32 time ratio."""
+    return f"bfloat16 was {ratio:.{digits}f}x slower" if ratio > 1 else f"bfloat16 was {1 / ratio:.{digits}f}x faster"
+
+
 def precision_line(precision: str = "auto") -> str:
     """One line for a setup cell: the precision VGG19 computes in here, why, and what it means for the printed numbers."""
     from helpers import precision as precisions
@@ -27,7 +32,7 @@ def precision_line(precision: str = "auto") -> str:
         choice, why = decision["choice"], decision["why"]
         if "seconds" in decision and "ratio" in decision:  # a timed choice: the verdict first, the measurement after it
             ratio, seconds = decision["ratio"], decision["seconds"]
-            verdict = f"bfloat16 was {ratio:.2f}x slower" if ratio > 1 else f"bfloat16 was {1 / ratio:.2f}x faster"
+            verdict = _verdict(ratio, 2)
             hardware = why.split("; ", 1)[1] if "; " in why else ""
             why = (f"{verdict} here, in one timed VGG19 pass at {decision['side']} px ({seconds['float32']:.3f} s in float32, "
                    f"{seconds['bfloat16']:.3f} s in bfloat16)" + (f". {hardware[0].upper()}{hardware[1:]}" if hardware else ""))
@@ -48,9 +53,7 @@ def precision_summary() -> str:
 
     decision = precisions.choose()
     if "ratio" in decision:
-        ratio = decision["ratio"]
-        verdict = f"bfloat16 was {ratio:.1f}x slower here" if ratio > 1 else f"bfloat16 was {1 / ratio:.1f}x faster here"
-        return f"{decision['choice']} ({verdict}; timed once per machine, kept in the course's cache)"
+        return f"{decision['choice']} ({_verdict(decision['ratio'], 1)} here; timed once per machine, kept in the course's cache)"
     return f"{decision['choice']} ({decision['why']})"
 
 

@@ -860,6 +860,12 @@ def _run_scales(plan: _Plan, problem_at, start, recorder, settings):
         recorder.close()
 
 
+def _plain_problem(plan: _Plan, extractor, content, styles) -> StyleTransferProblem:
+    """The tutorial's objective of a plan with plain images, at `content`'s size, each style weighed equally."""
+    return StyleTransferProblem(extractor, content, styles, [1.0 / len(styles)] * len(styles), style_weight=plan.chosen["style_weight"],
+                                content_weight=plan.chosen["content_weight"], tv_weight=plan.chosen["tv_weight"], form=plan.chosen["form"])
+
+
 def _run(plan: _Plan, progress, callback) -> TransferResult:
     """Optimise a checked plan: colour handling, the extractor, each scale, and the result at the content's size."""
     _, height, width, _ = (int(d) for d in plan.content.shape)
@@ -874,9 +880,7 @@ def _run(plan: _Plan, progress, callback) -> TransferResult:
             factor = size[0] / height
             stage_styles = [_resize(s, images.scaled_size(s.shape[1], s.shape[2], max(1, round(max(s.shape[1:3]) * factor))))
                             for s in work_styles] if len(plan.scales) > 1 else work_styles
-            return StyleTransferProblem(extractor, _resize(work_content, size), stage_styles, settings["style_blend_weights"],
-                                        style_weight=plan.chosen["style_weight"], content_weight=plan.chosen["content_weight"],
-                                        tv_weight=plan.chosen["tv_weight"], form=plan.chosen["form"])
+            return _plain_problem(plan, extractor, _resize(work_content, size), stage_styles)
 
         recorder = _Recorder(sum(plan.steps), progress, callback, plan.callback_every, finish, plan.scales[0])
     else:
@@ -984,9 +988,7 @@ def evaluate(image, content, style, *, style_weight: float | None = None, conten
                               "evaluate an image at the content's size (a name or path is loaded at the image's size)", TransferError)
     extractor = _extractor(plan)
     if plan.objective is None:
-        problem = StyleTransferProblem(extractor, plan.content, plan.styles, [1.0 / len(plan.styles)] * len(plan.styles),
-                                       style_weight=plan.chosen["style_weight"], content_weight=plan.chosen["content_weight"],
-                                       tv_weight=plan.chosen["tv_weight"], form=plan.chosen["form"])
+        problem = _plain_problem(plan, extractor, plan.content, plan.styles)
     else:
         problem = ObjectiveProblem(plan.objective, extractor, tuple(int(d) for d in image.shape[1:3]))
     with _quiet_retracing():

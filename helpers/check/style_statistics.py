@@ -64,6 +64,7 @@ def _scalar(value):
     """(float, None) for a single number, else (None, the problem)."""
     return scalar(value, "average over the channels, e.g. tf.reduce_mean")
 
+
 def _moments(x: np.ndarray, ddof: int = 0):
     """Each channel's mean and variance over every location of [1, H, W, C], float64."""
     flat = x.reshape(-1, x.shape[-1]).astype(np.float64)

@@ -85,6 +85,7 @@ def _scalar(value):
     """Accept a scalar, or an array with a single value; return (float, None) or (None, problem)."""
     return scalar(value, "sum over every axis, e.g. tf.reduce_sum")
 
+
 def gram_matrix(fn) -> bool:
     """Check fn(features [1, H, W, C]) -> [1, C, C] equals sum_yx F_yxc F_yxd / (H*W); print ✓ or what differs."""
     name = "gram_matrix"
