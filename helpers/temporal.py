@@ -129,7 +129,7 @@ def stylize_frames(stylize, frames, progress: bool = True, desc: str = "frames")
         for frame in frames:
             out.append(np.asarray(stylize(tf.constant(frame[None])), np.float32)[0])
             advance()
-    return check_frames(out)
+    return check_frames(out, "stylize's output")
 
 
 def temporal_loss(target, mask, weight: float = TEMPORAL_WEIGHT):

@@ -101,6 +101,7 @@ class RunClock:
         self.start = time.perf_counter()
         self.estimated: float | None = None
         self.uses_vgg = True
+        self.precision = "auto"
 
     def _mode(self) -> str:
         """'full mode, VGG19 in float32' (or smoke, bfloat16; just 'full mode' without optimiser steps): what the time depends on."""
@@ -109,14 +110,17 @@ class RunClock:
         mode = f"{'smoke' if config.smoke() else 'full'} mode"
         if not self.uses_vgg:
             return mode
-        _, chosen = _record_and_choice("auto")
+        _, chosen = _record_and_choice(self.precision)
         return f"{mode}, VGG19 in {chosen}"
 
-    def estimate(self, steps_at: dict | None = None, extra_seconds: float = 0.0, budget_seconds: float = 0.0) -> str:
-        """The estimate line: {side px: optimiser steps}, `extra_seconds` of other work (reference seconds) and a time budget."""
-        from helpers import precision
+    def estimate(self, steps_at: dict | None = None, extra_seconds: float = 0.0, budget_seconds: float = 0.0,
+                 precision: str = "auto") -> str:
+        """The estimate line: {side px: optimiser steps} in VGG19's `precision`, `extra_seconds` of other work (reference seconds), a budget."""
+        from helpers import precision as precisions
 
-        if not steps_at and precision.cached() is None:  # no VGG19 work and no kept record: a small probe, not a VGG19 pass
+        self.precision = precision
+
+        if not steps_at and precisions.cached() is None:  # no VGG19 work and no kept record: a small probe, not a VGG19 pass
             self.uses_vgg = False
             started = time.perf_counter()
             pass_seconds = probe_seconds() * PASS_PER_PROBE
@@ -125,9 +129,9 @@ class RunClock:
                     f"speed from a small timed convolution, {time.perf_counter() - started:.1f} s, scaled to the work of this notebook). "
                     "A cell at the end of the run prints the measured time beside this estimate.")
         self.uses_vgg = bool(steps_at)
-        record = precision.measured()
+        record = precisions.measured()
         timed_now = float(record.get("measure_seconds", 0.0))  # the first notebook on this machine times that pass now
-        self.estimated = estimate_seconds(steps_at or {}, extra=extra_seconds) + float(budget_seconds) + timed_now
+        self.estimated = estimate_seconds(steps_at or {}, precision, extra=extra_seconds) + float(budget_seconds) + timed_now
         basis = "one timed VGG19 pass scaled to the Parameters cell's sizes and steps" if steps_at else \
             "this machine's speed from one timed VGG19 pass, scaled to the work of this notebook"
         line = (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; {basis}). "

@@ -229,3 +229,99 @@ def test_the_temporal_loss_is_the_formula_written_out():
     for other in [(1, 10, 6, 3), (1, 6, 9, 3), (1, 5, 10, 3)]:
         with pytest.raises(ValueError, match=rf"the image is \({other[1]}, {other[2]}\) but the warped previous frame is \(6, 10\); run the"):
             loss(tf.zeros(other))
+
+
+def test_stylize_optimizer_starts_each_frame_from_the_warped_previous_result_and_adds_the_temporal_term(monkeypatch):
+    """The loop itself, with optimize.transfer replaced by a recorder (the Ruder test above measures the effect)."""
+    rng = np.random.default_rng(3)
+    frames = rng.uniform(0.2, 0.8, (3, 12, 16, 3)).astype(np.float32)
+    flows = np.zeros((3, 12, 16, 2), np.float32)
+    flows[2, ..., 0] = 1.0                              # frame 2 comes from one pixel to the right in frame 1
+    masks = np.ones((3, 12, 16), bool)
+    masks[2, :, :3] = False                             # three columns of frame 2 untrusted: the frame itself fills them
+    style = rng.uniform(0, 1, (1, 8, 8, 3))             # float64 on purpose: passed on as a float32 tensor
+    calls = []
+
+    def fake_transfer(content, style_, **kwargs):
+        calls.append(dict(content=np.asarray(content), style=style_, **kwargs))
+        image = tf.constant(np.asarray(content) * 0.5 + 0.1 * len(calls), tf.float32)  # a different result each call
+        return optimize.TransferResult(image, {"total": [float(len(calls))]}, {})
+
+    monkeypatch.setattr(optimize, "transfer", fake_transfer)
+    histories = []
+    out = temporal.stylize_optimizer(frames, style, flows, masks, temporal_weight=3.0, steps=4, progress=False,
+                                     histories=histories, style_weight=7.0)
+    assert [h["total"] for h in histories] == [[1.0], [2.0], [3.0]]
+    expected = np.stack([frames[t] * 0.5 + 0.1 * (t + 1) for t in range(3)])
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    for t, call in enumerate(calls):
+        np.testing.assert_array_equal(call["content"], frames[t][None])
+        assert isinstance(call["style"], tf.Tensor) and call["style"].dtype == tf.float32
+        np.testing.assert_allclose(call["style"].numpy(), style.astype(np.float32))
+        assert call["steps"] == 4 and type(call["steps"]) is int
+        assert call["progress"] is False and call["style_weight"] == 7.0
+    assert calls[0]["init"] == "content" and len(calls[0]["terms"]) == 0
+    for t in (1, 2):
+        previous = temporal.warped_previous(expected[t - 1], flows[t], masks[t], frames[t])
+        np.testing.assert_allclose(calls[t]["init"].numpy(), previous[None], atol=1e-6)
+        (term,) = calls[t]["terms"]
+        assert isinstance(term, terms.Temporal) and term.weight == 3.0
+        np.testing.assert_allclose(term.target, previous, atol=1e-6)
+        np.testing.assert_array_equal(term.mask, masks[t])
+    np.testing.assert_allclose(calls[2]["init"].numpy()[0, :, :3], frames[2][:, :3], atol=1e-6)  # untrusted: the frame
+
+    calls.clear()
+    independent = temporal.stylize_optimizer(frames, style, flows[:1], masks, temporal=False, steps=2, progress=False)
+    assert all(c["init"] == "content" and len(c["terms"]) == 0 and c["steps"] == 2 for c in calls) and len(calls) == 3
+    np.testing.assert_allclose(independent, np.stack([frames[t] * 0.5 + 0.1 * (t + 1) for t in range(3)]), atol=1e-6)
+
+
+def test_stylize_frames_applies_the_function_to_each_frame_in_order_and_counts_them(capsys):
+    frames = np.random.default_rng(4).uniform(0, 1, (3, 6, 10, 3)).astype(np.float32)
+    seen = []
+
+    def stylize(image):
+        seen.append(image)
+        return tf.clip_by_value(1.0 - image, 0.0, 1.0)
+
+    out = temporal.stylize_frames(stylize, frames, progress=False)
+    assert out.shape == frames.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, 1.0 - frames, atol=1e-6)
+    assert [tuple(s.shape) for s in seen] == [(1, 6, 10, 3)] * 3 and all(isinstance(s, tf.Tensor) for s in seen)
+    for t in range(3):
+        np.testing.assert_array_equal(seen[t].numpy()[0], frames[t])
+    assert capsys.readouterr().err == ""                 # no bar when progress is False
+    temporal.stylize_frames(stylize, frames, progress=True, desc="the clip")
+    err = capsys.readouterr().err
+    assert "the clip" in err and "3/3" in err, err
+    with pytest.raises(video.VideoError, match=r"^stylize's output: frame 0 has values in .*divide 0-255 values by 255"):
+        temporal.stylize_frames(lambda x: x * 200.0 + 1.0, frames[:1], progress=False)  # the function's fault, not the frames'
+
+
+def test_stylize_optimizer_defaults_to_30_steps_with_a_bar_named_after_its_method_and_refuses_by_name(monkeypatch, capsys):
+    frames, flows, masks = _still(2, 12)
+    calls = []
+
+    def fake_transfer(content, style_, **kwargs):
+        calls.append(kwargs)
+        return optimize.TransferResult(tf.constant(np.asarray(content)), {"total": [1.0]}, {})
+
+    monkeypatch.setattr(optimize, "transfer", fake_transfer)
+    temporal.stylize_optimizer(frames, frames[0], flows, masks, temporal_weight=0.5)   # a weight below 1 is a weight
+    assert [c["steps"] for c in calls] == [30, 30] and calls[1]["terms"][0].weight == 0.5
+    err = capsys.readouterr().err
+    assert "Ruder et al." in err and "2/2" in err, err
+    temporal.stylize_optimizer(frames, frames[0], flows, masks, temporal=False)
+    err = capsys.readouterr().err
+    assert "independent frames" in err and "2/2" in err and "Ruder" not in err, err
+    temporal.stylize_frames(lambda image: image, frames)
+    err = capsys.readouterr().err
+    assert "frames" in err and "2/2" in err, err
+    calls.clear()
+    _refused("progress", lambda: temporal.stylize_optimizer(frames, frames[0], flows, masks, progress="no"), "not True or False")
+    _refused("temporal_weight", lambda: temporal.stylize_optimizer(frames, frames[0], flows, masks, temporal_weight=-1.0), "must be >= 0")
+    message = _refused("histories", lambda: temporal.stylize_optimizer(frames, frames[0], flows, masks, histories=()), "not a list")
+    assert message.startswith("histories = ()") and "pass a list (it receives one history per frame), or None" in message, message
+    message = _refused("stylize", lambda: temporal.stylize_frames("hub", frames), "not callable")
+    assert message.startswith("stylize = 'hub'") and "pass a function of a [1, H, W, 3] image" in message, message
+    assert calls == []

@@ -132,3 +132,16 @@ def test_every_notebook_prints_the_estimate_near_its_top_and_the_measured_time_a
         first = next(i for i, c in enumerate(code) if "clock.estimate(" in c)
         assert first <= 3, f"{path.name}: the estimate comes right after the parameters (code cell {first})"
         assert "print(clock.finish())" in code[-1] or any("print(clock.finish())" in c for c in code[-3:]), path.name
+
+
+def test_a_notebook_whose_vgg19_runs_in_float32_is_estimated_in_float32_on_a_bfloat16_machine(monkeypatch):
+    # notebook 09 trains with a float32 loss whatever `auto` chose: its estimate and its closing line say float32
+    _record(monkeypatch, {"float32": timing.REFERENCE_PASS, "bfloat16": 0.1}, "bfloat16")
+    monkeypatch.setenv("NST_SMOKE", "0")
+    auto, pinned = timing.RunClock(), timing.RunClock()
+    assert "VGG19 in bfloat16" in auto.estimate({128: 100})
+    assert "VGG19 in float32" in pinned.estimate({128: 100}, precision="float32")
+    assert auto.estimated == pytest.approx(100 * timing.step_seconds(128, "bfloat16"))
+    assert pinned.estimated == pytest.approx(100 * (1 + timing.STEP_OVERHEAD) * timing.REFERENCE_PASS)
+    assert pinned.estimated > 2 * auto.estimated
+    assert "VGG19 in float32" in pinned.finish() and "VGG19 in bfloat16" in auto.finish()
