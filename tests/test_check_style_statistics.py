@@ -45,8 +45,12 @@ def test_mean_std_loss_accepts_the_answer_and_names_mistakes(capsys):
         (mf, vf), (mt, vt) = _moments(f), _moments(t)
         return float(np.sum((mf - mt) ** 2) + np.sum((np.sqrt(vf + 1e-5) - np.sqrt(vt + 1e-5)) ** 2))
 
+    def pooled(f, t):
+        f, t = np.asarray(f, np.float64), np.asarray(t, np.float64)
+        return float((f.mean() - t.mean()) ** 2 + (np.sqrt(f.var() + 1e-5) - np.sqrt(t.var() + 1e-5)) ** 2)
+
     for wrong, said in ((only_means, "only the means' part"), (sample_variance, "H*W - 1"), (variances, "compared variances"),
-                        (summed, "do not sum")):
+                        (summed, "do not sum"), (pooled, "take them per channel")):
         assert check.mean_std_loss(wrong) is False
         assert said in capsys.readouterr().out, wrong.__name__
     assert check.mean_std_loss(lambda f, t: None) is False

@@ -16,6 +16,8 @@ def test_frame_warping_error_accepts_the_answer_and_names_mistakes(capsys):
     assert "mean absolute" in capsys.readouterr().out
     assert check.frame_warping_error(lambda f, w, m: float(np.mean(np.sum(np.square(f - w), -1)[m]))) is False
     assert "summed over the channels" in capsys.readouterr().out
+    assert check.frame_warping_error(lambda f, w, m: float(np.mean(np.square(f - w) * m[..., None]))) is False
+    assert "divided by all of them" in capsys.readouterr().out
     assert check.frame_warping_error(lambda f, w, m: None) is False
     assert "returned None" in capsys.readouterr().out
 

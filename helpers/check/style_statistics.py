@@ -91,6 +91,9 @@ def _mean_std_variants(f: np.ndarray, t: np.ndarray) -> dict:
                      "yours is half the reference: the loss is the mean over channels of the means' part PLUS that of the "
                      "standard deviations' part, not one mean over both"),
         "no square": (np.mean(np.abs(mf - mt)) + np.mean(np.abs(sf - st)), "square the differences instead of taking their absolute value"),
+        "pooled": ((f.mean() - t.mean()) ** 2 + (np.sqrt(f.var() + style_stats.STD_EPSILON) - np.sqrt(t.var() + style_stats.STD_EPSILON)) ** 2,
+                   "you took one mean and one spread over all the channels together; take them per channel (over axes 0, 1 "
+                   "and 2, e.g. tf.nn.moments(f, axes=[0, 1, 2])), then average the squared differences over the channels"),
     }
 
 
