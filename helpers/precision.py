@@ -135,7 +135,10 @@ def measured(refresh: bool = False) -> dict:
         record = dict(kept[key], source=f"measured earlier on this machine, kept in {path}")
     else:
         start = time.perf_counter()
-        record = {**measure(), "flags": native_bf16_flags(), "gpus": len(_gpus()), "machine": key}
+        from helpers import timing
+
+        # the probe, timed beside the pass, lets a later notebook tell how much busier the machine is (timing.busy_factor)
+        record = {**measure(), "probe": timing.probe_seconds(repeats=5), "flags": native_bf16_flags(), "gpus": len(_gpus()), "machine": key}
         kept[key] = record
         files.write_atomic(path, json.dumps(kept, indent=1))
         record = dict(record, source=f"measured just now, kept in {path}", measure_seconds=time.perf_counter() - start)

@@ -46,17 +46,43 @@ def _record_and_choice(precision: str) -> tuple[dict, str]:
     return precisions.measured(), chosen
 
 
+#: The factor busy_factor measured in this process (None until a notebook's clock asks for it).
+_BUSY: float | None = None
+#: busy_factor is kept between these bounds: one slow or fast probe must not make an estimate absurd.
+BUSY_BOUNDS = (0.5, 4.0)
+
+
+def busy_factor(refresh: bool = False) -> float:
+    """How much slower this machine runs now than when its VGG19 pass was timed: a probe now over the probe kept with the pass.
+
+    Measured once per process (a notebook's clock asks at its start); 1.0 for a record kept without a probe.
+    """
+    global _BUSY
+    if _BUSY is not None and not refresh:
+        return _BUSY
+    from helpers import precision
+
+    record = precision.cached() or {}
+    kept = record.get("probe")
+    if not kept:
+        _BUSY = 1.0
+    else:
+        _BUSY = float(min(max(probe_seconds(repeats=5) / float(kept), BUSY_BOUNDS[0]), BUSY_BOUNDS[1]))
+    return _BUSY
+
+
 def step_seconds(side: int, precision: str = "auto") -> float:
-    """Estimated seconds of one optimiser step at `side` px here: VGG19 in its precision plus the float32 work around it."""
+    """Estimated seconds of one optimiser step at `side` px here: VGG19 in its precision plus the float32 work around it,
+    times busy_factor if the clock has measured it."""
     record, chosen = _record_and_choice(precision)
     pixels = FIXED_SHARE + (1 - FIXED_SHARE) * (int(side) / record["side"]) ** 2
-    return (record["seconds"][chosen] + STEP_OVERHEAD * record["seconds"]["float32"]) * pixels
+    return (record["seconds"][chosen] + STEP_OVERHEAD * record["seconds"]["float32"]) * pixels * (_BUSY or 1.0)
 
 
 def fixed_seconds(reference_seconds: float) -> float:
-    """`reference_seconds` of work outside the optimiser (see REFERENCE_PASS), scaled to this machine's float32 pass."""
+    """`reference_seconds` of work outside the optimiser (see REFERENCE_PASS), scaled to this machine's float32 pass (and busy_factor)."""
     record, _ = _record_and_choice("float32")
-    return float(reference_seconds) * record["seconds"]["float32"] / REFERENCE_PASS
+    return float(reference_seconds) * record["seconds"]["float32"] / REFERENCE_PASS * (_BUSY or 1.0)
 
 
 def probe_seconds(repeats: int = 3) -> float:
@@ -131,11 +157,16 @@ class RunClock:
         self.uses_vgg = bool(steps_at)
         record = precisions.measured()
         timed_now = float(record.get("measure_seconds", 0.0))  # the first notebook on this machine times that pass now
+        busy = busy_factor(refresh=True)
         self.estimated = estimate_seconds(steps_at or {}, precision, extra=extra_seconds) + float(budget_seconds) + timed_now
         basis = "one timed VGG19 pass scaled to the Parameters cell's sizes and steps" if steps_at else \
             "this machine's speed, read from the timing record the notebooks share, scaled to the work of this notebook"
         line = (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; {basis}). "
                 "A cell at the end of the run prints the measured time beside this estimate.")
+        if not 0.8 <= busy <= 1.25:
+            line += (f"\nThis machine is {'busier' if busy > 1 else 'less busy'} now than when its VGG19 pass was timed: a small timed "
+                     f"convolution ran {busy:.1f}x {'slower' if busy > 1 else 'faster'} than it did then, and the estimate is "
+                     f"scaled by {busy:.1f}.")
         if timed_now:
             line += (f"\n(That VGG19 pass was timed just now, in float32 and in bfloat16, which took {timed_now:.0f} s "
                      "of this run and is counted in the estimate: once per machine; every later notebook reads it from the course cache.)")

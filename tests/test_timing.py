@@ -30,6 +30,12 @@ def test_median_ignores_one_outlier():
     assert timing.median_seconds(fn, repeats=3, warmups=1) < 0.04
 
 
+@pytest.fixture(autouse=True)
+def _no_busy_factor_between_tests(monkeypatch):
+    """busy_factor is kept per process: each test starts without one."""
+    monkeypatch.setattr(timing, "_BUSY", None)
+
+
 def _record(monkeypatch, seconds, choice):
     """precision.measured() returns a record with these timed passes; "auto" resolves to `choice`."""
     from helpers import precision
@@ -75,7 +81,7 @@ def test_the_clock_says_the_estimate_and_the_measured_time_in_one_wording(monkey
     assert clock.estimated == pytest.approx(600)
     no_steps = timing.RunClock()
     assert no_steps.estimate(extra_seconds=600).startswith(
-        "Estimated time for this notebook on this machine: about 10 min (full mode; this machine's speed from one timed VGG19 pass"), \
+        "Estimated time for this notebook on this machine: about 10 min (full mode; this machine's speed, read from the timing record"), \
         "a notebook without optimiser steps does not say it depends on VGG19's precision"
     assert no_steps.finish().endswith("(full mode); estimated at the top: about 10 min.")
     assert "about 40 s" in timing.RunClock().estimate(extra_seconds=41) and "about 1 s" in timing.RunClock().estimate()
@@ -145,3 +151,40 @@ def test_a_notebook_whose_vgg19_runs_in_float32_is_estimated_in_float32_on_a_bfl
     assert pinned.estimated == pytest.approx(100 * (1 + timing.STEP_OVERHEAD) * timing.REFERENCE_PASS)
     assert pinned.estimated > 2 * auto.estimated
     assert "VGG19 in float32" in pinned.finish() and "VGG19 in bfloat16" in auto.finish()
+
+
+def test_a_busier_machine_scales_the_estimate_by_how_much_slower_a_probe_runs_now(monkeypatch):
+    # the record keeps the probe timed beside its VGG19 pass; a notebook's clock times the probe again at its start
+    record = _record(monkeypatch, {"float32": timing.REFERENCE_PASS, "bfloat16": 2.0}, "float32")
+    monkeypatch.setenv("NST_SMOKE", "0")
+    quiet = timing.RunClock()
+    quiet.estimate({128: 100}, extra_seconds=60)                     # no probe kept: no scaling, no sentence
+    assert timing.busy_factor() == 1.0
+    record["probe"] = 0.05
+    monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: 0.10)   # twice as slow now
+    busy = timing.RunClock()
+    line = busy.estimate({128: 100}, extra_seconds=60)
+    assert busy.estimated == pytest.approx(2 * quiet.estimated)
+    assert "busier now than when its VGG19 pass was timed" in line and "2.0x slower" in line and "scaled by 2.0" in line, line
+    assert timing.step_seconds(128) == pytest.approx(2 * (1 + timing.STEP_OVERHEAD) * timing.REFERENCE_PASS), \
+        "the notebooks' own step estimates follow the clock's factor"
+    monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: 0.052)  # within the probe's noise: scaled, not said
+    near = timing.RunClock()
+    assert "busier" not in near.estimate({128: 100}) and timing.busy_factor() == pytest.approx(1.04)
+    monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: 5.0)    # a hundredfold: held at the upper bound
+    far = timing.RunClock()
+    far.estimate({128: 100})
+    assert timing.busy_factor() == timing.BUSY_BOUNDS[1]
+    monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: 0.02)   # quieter than when it was timed
+    assert "less busy now" in timing.RunClock().estimate({128: 100})
+
+
+def test_the_precision_record_keeps_a_probe_timed_beside_its_pass(monkeypatch, tmp_path):
+    from helpers import config, precision
+
+    monkeypatch.setattr(config, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(precision, "_DECISION", None)
+    monkeypatch.setattr(precision, "measure", lambda: {"side": 128, "seconds": {"float32": 0.3, "bfloat16": 0.9}})
+    monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: 0.04)
+    record = precision.measured(refresh=True)
+    assert record["probe"] == 0.04 and precision.cached()["probe"] == 0.04
