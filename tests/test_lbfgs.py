@@ -466,3 +466,28 @@ def test_a_non_finite_loss_at_the_start_stops_the_engine_before_its_first_iterat
     assert out["done"] == 0 and out["status"] == lbfgs.NON_FINITE and out["message"] == lbfgs.MESSAGES[lbfgs.NON_FINITE]
     x, history = lbfgs.minimize(lambda x: (tf.reduce_sum(x) * np.nan, {}, tf.ones_like(x)), tf.fill([4], 0.5), 3)
     assert len(history) == 1 and np.isnan(history[0]), "minimize does not run an engine that cannot start"
+
+
+def test_a_new_engine_has_the_documented_defaults_and_an_empty_state():
+    x0 = np.array([[-0.5, 0.25], [0.75, 2.0]], np.float32)       # outside [0, 1] in two places, and not flat
+
+    def fn(x):
+        return tf.reduce_sum(tf.square(x)), {}, 2.0 * x
+
+    engine = lbfgs.LBFGS(fn, x0)
+    assert (engine.memory, engine.lower, engine.upper) == (10, 0.0, 1.0)
+    assert (engine.line_search, engine.bounds) == (lbfgs.LINE_SEARCH, lbfgs.BOUND_HANDLING) == ("armijo", "active")
+    assert engine.shape == (2, 2) and engine.status == lbfgs.RUNNING and engine.fn is fn
+    np.testing.assert_array_equal(engine.x.numpy(), [[0.0, 0.25], [0.75, 1.0]])   # x0 projected onto the box, its shape kept
+    best_loss, best_x = engine.best
+    assert best_loss == np.inf and best_x.shape == (2, 2)
+    np.testing.assert_array_equal(best_x.numpy(), engine.x.numpy())
+    assert engine.evaluations == 0 and engine.restarts == 0
+    assert int(engine._count) == 0 and int(engine._newest) == -1 and float(engine._gamma) == 1.0
+    assert tuple(engine._S.shape) == tuple(engine._Y.shape) == (10, 4) and tuple(engine._rho.shape) == (10,)
+    assert not np.any(engine._S.numpy()) and not np.any(engine._Y.numpy()) and not np.any(engine._rho.numpy())
+    assert float(engine._f) == 0.0 and not np.any(engine._g.numpy())
+    wide = lbfgs.LBFGS(fn, x0, 3, lower=-1.0, upper=np.inf, line_search="none", bounds="project")
+    assert (wide.memory, wide.lower, wide.upper, wide.line_search, wide.bounds) == (3, -1.0, np.inf, "none", "project")
+    np.testing.assert_array_equal(wide.x.numpy(), x0)                # inside the wider box: x0 as it is
+    assert tuple(wide._S.shape) == (3, 4)
