@@ -354,3 +354,54 @@ def test_a_uint8_mask_is_divided_by_255_and_one_pixel_is_a_region():
     dot = np.zeros((8, 8), np.float32)
     dot[3, 3] = 1.0  # a single pixel covers something: it is accepted, not called empty
     assert float(tf.reduce_sum(masks.load_mask(dot, (8, 8)))) == pytest.approx(1.0)
+
+
+def test_loading_names_each_source_in_its_refusal_and_keeps_thin_features(tmp_path):
+    """What the loading functions' mutation run showed was loose (tests/README.md): names in messages, sizes, defaults."""
+    with pytest.raises(masks.MaskError, match=r"^mask 'auto': example 'cat' has no painted mask; examples with one: astronaut$"):
+        masks.example_mask_path("cat")
+    column = np.zeros((20, 700), np.uint8)                       # wider than load_img's default long side: read as it is
+    column[:, 350] = 255
+    Image.fromarray(column).save(tmp_path / "column.png")
+    np.testing.assert_array_equal(masks.load_mask(tmp_path / "column.png", (20, 700)).numpy()[0, :, :, 0], column / 255.0)
+    Image.fromarray(np.full((1, 20), 255, np.uint8)).save(tmp_path / "line.png")
+    with pytest.raises(masks.MaskError, match=r"line\.png: 20x1 px is too thin"):  # read, then refused by the course's own rule
+        masks.load_mask(tmp_path / "line.png", (8, 160))
+    Image.fromarray(np.full((20, 40), 255, np.uint8)).save(tmp_path / "wide.png")   # the photo's shape at another size
+    assert masks.load_mask(tmp_path / "wide.png", (10, 20)).shape == (1, 10, 20, 1)
+    with pytest.raises(masks.MaskError, match=r"^nosuch\.png: ") as info:          # a file name, not an unknown shape name
+        masks.load_mask("nosuch.png", (8, 8))
+    assert "unknown name" not in str(info.value)
+    with pytest.raises(masks.MaskError) as info:
+        masks.load_mask("zzzzzz", (8, 8))
+    assert str(info.value).endswith("or the path of a grey image file.") and "Did you mean" not in str(info.value)
+    class Unreadable:
+        def __array__(self, *args, **kwargs):
+            raise RuntimeError("no pixels here")
+
+    with pytest.raises(masks.MaskError, match=r"^mask array: Unreadable is not a mask \(no pixels here\)$"):
+        masks.load_mask(Unreadable(), (8, 8))
+    with pytest.raises(masks.MaskError, match=r"^left: covers nothing \(at this size it holds no pixel\)"):
+        masks.load_mask("left", (8, 1))                        # one pixel wide: its centre is on the right half's side
+    with pytest.raises(masks.MaskError, match=r"^masks\[0\] \(nosuch\.png\): "):
+        masks.for_styles(["nosuch.png"], [(8, 8)])
+
+
+def test_check_mask_returns_float32_and_says_what_is_wrong():
+    assert masks.check_mask(np.ones((1, 4, 4, 1), np.float64)).dtype == tf.float32
+    with pytest.raises(masks.MaskError, match=r"^mask: not a tensor or array \("):
+        masks.check_mask("left")
+    with pytest.raises(masks.MaskError, match=r"^region: contains NaN or infinite values$"):
+        masks.check_mask(np.full((1, 4, 4, 1), np.nan), "region")
+
+
+def test_for_styles_keeps_none_in_place_reads_auto_with_the_content_and_carries_masks_in_the_simple_mode():
+    found = masks.for_styles([None, "left", None], [(8, 8)] * 3)
+    assert found[0] is None and found[2] is None
+    np.testing.assert_array_equal(found[1].numpy(), masks.builtin("left", (8, 8)).numpy())
+    size = (48, 48)
+    (auto,) = masks.for_styles(["auto"], [size], content="astronaut")
+    np.testing.assert_array_equal(auto.numpy(), masks.load_mask("auto", size, content="astronaut").numpy())
+    assert not np.array_equal(auto.numpy(), masks.builtin("ellipse", size).numpy()), "the astronaut's painted mask, not the ellipse"
+    (carried,) = masks.for_styles(["left"], [(32, 32)], layers=["block1_conv1", "block2_conv1"])   # mode left at its default
+    np.testing.assert_array_equal(carried.numpy(), masks.builtin("left", (32, 32)).numpy())
