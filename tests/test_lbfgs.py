@@ -167,7 +167,8 @@ def test_every_argument_is_refused_by_name_before_anything_is_traced():
     x0 = tf.fill([10], 0.5)
     _refused("memory", lambda: lbfgs.LBFGS(fn, x0, memory=5.0), "a float, not a whole number", "memory=5")
     _refused("memory", lambda: lbfgs.LBFGS(fn, x0, memory=True), "a bool")
-    _refused("fn", lambda: lbfgs.LBFGS("quadratic", x0), "not callable")
+    message = _refused("fn", lambda: lbfgs.LBFGS("quadratic", x0), "not callable")
+    assert message == "fn = 'quadratic': not callable; pass a function x -> (loss, {name: part}, gradient)", message
     _refused("x0", lambda: lbfgs.LBFGS(fn, "content"), "not an array of numbers")
     _refused("x0", lambda: lbfgs.LBFGS(fn, np.array([0.5, np.nan])), "1 of its 2 values are NaN")
     _refused("x0", lambda: lbfgs.LBFGS(fn, tf.constant([0.5, np.inf])), "NaN or infinite entries")
@@ -177,6 +178,8 @@ def test_every_argument_is_refused_by_name_before_anything_is_traced():
     _refused("upper", lambda: lbfgs.LBFGS(fn, x0, upper="1"), "not a bound")
     _refused("lower", lambda: lbfgs.LBFGS(fn, x0, lower=None), "lower = None: not a bound")  # neither a number nor text
     _refused("upper", lambda: lbfgs.LBFGS(fn, x0, upper=[1.0]), "upper = [1.0]: not a bound")
+    message = _refused("upper", lambda: lbfgs.LBFGS(fn, x0, lower=1.0, upper=0.5), "not above lower = 1")
+    assert message == "upper = 0.5: not above lower = 1; pass lower < upper", message
     _refused("upper", lambda: lbfgs.LBFGS(fn, x0, lower=1.0, upper=1.0), "not above lower = 1")
     _refused("iterations", lambda: lbfgs.minimize(fn, x0, 2.5), "not a whole number")
     engine = lbfgs.LBFGS(fn, x0)

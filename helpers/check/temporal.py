@@ -65,8 +65,8 @@ def frame_warping_error(fn) -> bool:
             "the mask is ignored: average only over the pixels where mask is True": float(np.mean(np.square(diff))),
             "this is the mean absolute difference: square the differences instead": float(np.mean(np.abs(diff)[mask])),
             "this is the root of the mean square: leave out the square root": float(np.sqrt(np.mean(np.square(diff)[mask]))),
-            "you zeroed the unreliable pixels but divided by all of them: average over the reliable ones only "
-            "(np.mean(np.square(frame - warped_previous)[mask]))": float(np.mean(np.square(diff) * mask[..., None])),
+            "you zeroed the unreliable pixels but divided by all of them: average over the reliable pixels' values only "
+            "(index with the mask before taking the mean)": float(np.mean(np.square(diff) * mask[..., None])),
         }
         named = [hint for hint, value in hints.items() if np.isclose(got, value, rtol=1e-4)]
         factor = constant_factor(pairs)
