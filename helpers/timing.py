@@ -164,7 +164,7 @@ class RunClock:
         line = (f"Estimated time for this notebook on this machine: {duration(self.estimated)} ({self._mode()}; {basis}). "
                 "A cell at the end of the run prints the measured time beside this estimate.")
         if not 0.8 <= busy <= 1.25:
-            line += (f"\nThis machine is {'busier' if busy > 1 else 'less busy'} now than when its VGG19 pass was timed: a small timed "
+            line += (f"\nThis machine is {'busier' if busy > 1 else 'less busy'} now than when the course first timed it: a small timed "
                      f"convolution ran {busy:.1f}x {'slower' if busy > 1 else 'faster'} than it did then, and the estimate is "
                      f"scaled by {busy:.1f}.")
         if timed_now:
