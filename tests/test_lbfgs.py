@@ -171,8 +171,10 @@ def test_every_argument_is_refused_by_name_before_anything_is_traced():
     assert message == "fn = 'quadratic': not callable; pass a function x -> (loss, {name: part}, gradient)", message
     _refused("x0", lambda: lbfgs.LBFGS(fn, "content"), "not an array of numbers")
     _refused("x0", lambda: lbfgs.LBFGS(fn, np.array([0.5, np.nan])), "1 of its 2 values are NaN")
-    _refused("x0", lambda: lbfgs.LBFGS(fn, tf.constant([0.5, np.inf])), "NaN or infinite entries")
-    _refused("x0", lambda: lbfgs.LBFGS(fn, tf.zeros([0])), "no entries")
+    message = _refused("x0", lambda: lbfgs.LBFGS(fn, tf.constant([0.5, np.inf])), "NaN or infinite entries")
+    assert message == "x0 = <tensor float32 of shape [2]>: NaN or infinite entries; start from finite values", message
+    message = _refused("x0", lambda: lbfgs.LBFGS(fn, tf.zeros([0])), "no entries")
+    assert message.startswith("x0 = ") and message.endswith(": no entries; pass the starting point, e.g. the content image"), message
     message = _refused("lower", lambda: lbfgs.LBFGS(fn, x0, lower=float("nan")), "not a bound")
     assert message == "lower = nan: not a bound; pass a number (lower=-np.inf or np.inf for none)", message
     _refused("upper", lambda: lbfgs.LBFGS(fn, x0, upper="1"), "not a bound")
@@ -490,6 +492,10 @@ def test_a_new_engine_has_the_documented_defaults_and_an_empty_state():
     assert tuple(engine._S.shape) == tuple(engine._Y.shape) == (10, 4) and tuple(engine._rho.shape) == (10,)
     assert not np.any(engine._S.numpy()) and not np.any(engine._Y.numpy()) and not np.any(engine._rho.numpy())
     assert float(engine._f) == 0.0 and not np.any(engine._g.numpy())
+    state = [engine._x, engine._g, engine._f, engine._best_x, engine._best_f, engine._S, engine._Y, engine._rho, engine._newest,
+             engine._count, engine._gamma, engine._evaluations, engine._restarts]
+    assert not any(v.trainable for v in state), "the engine's state is bookkeeping: no tape may watch it"
+    assert engine._best_f.dtype == tf.float32
     wide = lbfgs.LBFGS(fn, x0, 3, lower=-1.0, upper=np.inf, line_search="none", bounds="project")
     assert (wide.memory, wide.lower, wide.upper, wide.line_search, wide.bounds) == (3, -1.0, np.inf, "none", "project")
     np.testing.assert_array_equal(wide.x.numpy(), x0)                # inside the wider box: x0 as it is
