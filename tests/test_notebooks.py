@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import nbformat
 import pytest
 
 from helpers import runner
@@ -166,9 +167,10 @@ def test_runs_with_the_readers_own_photos_in_bfloat16(path, own_photos, tmp_path
     assert "Estimated time for this notebook on this machine:" in printed
     # a notebook whose estimate counts optimiser steps says their precision: the one auto chose, bfloat16, unless its
     # estimate pins the precision its VGG19 runs in (09's training loss is float32); one without steps (00, 02) names none
-    source = path.read_text(encoding="utf-8")
-    steps = "clock.estimate(extra_seconds=" not in source
-    pinned = 'precision=\\"float32\\"))' in source
+    estimate = next(line for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
+                    for line in cell.source.splitlines() if "clock.estimate(" in line)
+    steps = "clock.estimate(extra_seconds=" not in estimate
+    pinned = re.search(r"""precision\s*=\s*["']float32["']""", estimate) is not None
     said = printed.split("Estimated time", 1)[1]
     assert (f"VGG19 in {'float32' if pinned else 'bfloat16'}" in said) if steps else ("VGG19 in float32" not in said)
     assert "Measured time for this notebook on this machine:" in printed
