@@ -48,6 +48,8 @@ def _record_and_choice(precision: str) -> tuple[dict, str]:
 
 #: The factor busy_factor measured in this process (None until a notebook's clock asks for it).
 _BUSY: float | None = None
+#: RunClock.finish reports a load change when busy_factor at the end differs from the start's by more than this factor.
+LOAD_CHANGE = 1.5
 #: busy_factor is kept between these bounds: one slow or fast probe must not make an estimate absurd.
 BUSY_BOUNDS = (0.5, 4.0)
 
@@ -128,6 +130,7 @@ class RunClock:
         self.estimated: float | None = None
         self.uses_vgg = True
         self.precision = "auto"
+        self.busy: float | None = None   # busy_factor at the estimate, when it was measured
 
     def _mode(self) -> str:
         """'full mode, VGG19 in float32' (or smoke, bfloat16; just 'full mode' without optimiser steps): what the time depends on."""
@@ -157,7 +160,7 @@ class RunClock:
         self.uses_vgg = bool(steps_at)
         record = precisions.measured()
         timed_now = float(record.get("measure_seconds", 0.0))  # the first notebook on this machine times that pass now
-        busy = busy_factor(refresh=True)
+        busy = self.busy = busy_factor(refresh=True)
         self.estimated = estimate_seconds(steps_at or {}, precision, extra=extra_seconds) + float(budget_seconds) + timed_now
         basis = "one timed VGG19 pass scaled to the Parameters cell's sizes and steps" if steps_at else \
             "this machine's speed, read from the timing record the notebooks share, scaled to the work of this notebook"
@@ -173,7 +176,13 @@ class RunClock:
         return line
 
     def finish(self) -> str:
-        """The closing line: the measured time since the clock started, next to the estimate."""
+        """The closing line: the measured time since the clock started, next to the estimate (and a load that changed meanwhile)."""
         seconds = time.perf_counter() - self.start
         said = f"; estimated at the top: {duration(self.estimated)}" if self.estimated else ""
-        return f"Measured time for this notebook on this machine: {measured(seconds)} ({self._mode()}){said}."
+        line = f"Measured time for this notebook on this machine: {measured(seconds)} ({self._mode()}){said}."
+        if self.busy is not None:   # the probe again: did other programs start or stop while the notebook ran?
+            now = busy_factor(refresh=True)
+            if not 1 / LOAD_CHANGE <= now / self.busy <= LOAD_CHANGE:
+                line += (f"\nThe machine's load changed during the run: the small timed convolution ran {self.busy:.1f}x its first "
+                         f"time at the top and {now:.1f}x now, so the estimate and the measured time can differ for that reason.")
+        return line

@@ -188,3 +188,25 @@ def test_the_precision_record_keeps_a_probe_timed_beside_its_pass(monkeypatch, t
     monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: 0.04)
     record = precision.measured(refresh=True)
     assert record["probe"] == 0.04 and precision.cached()["probe"] == 0.04
+
+
+def test_the_closing_line_says_when_the_load_changed_during_the_run(monkeypatch):
+    # the probe is timed again at the end: a change beyond LOAD_CHANGE either way is said, a smaller one is not
+    record = _record(monkeypatch, {"float32": timing.REFERENCE_PASS, "bfloat16": 2.0}, "float32")
+    monkeypatch.setenv("NST_SMOKE", "0")
+    record["probe"] = 0.05
+    for start, end, said in ((0.05, 0.05, None), (0.05, 0.07, None), (0.05, 0.08, ("1.0x", "1.6x")),
+                             (0.10, 0.06, ("2.0x", "1.2x")), (0.10, 0.07, None)):
+        monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3, t=start: t)
+        clock = timing.RunClock()
+        clock.estimate({128: 100})
+        monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3, t=end: t)
+        closing = clock.finish()
+        assert closing.startswith("Measured time for this notebook on this machine:"), closing
+        if said is None:
+            assert "load changed" not in closing, (start, end, closing)
+        else:
+            assert (f"The machine's load changed during the run: the small timed convolution ran {said[0]} its first time at the top "
+                    f"and {said[1]} now") in closing, (start, end, closing)
+    monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: pytest.fail("a clock without an estimate times no probe"))
+    assert "load changed" not in timing.RunClock().finish()
