@@ -30,19 +30,13 @@ def precision_line(precision: str = "auto") -> str:
     else:
         decision = precisions.choose()
         choice, why = decision["choice"], decision["why"]
-        if "seconds" in decision and "ratio" in decision:  # a timed choice: the verdict first, the measurement after it
-            ratio, seconds = decision["ratio"], decision["seconds"]
-            verdict = _verdict(ratio, 2)
-            hardware = why.split("; ", 1)[1] if "; " in why else ""
-            why = (f"{verdict} here, in one timed VGG19 pass at {decision['side']} px ({seconds['float32']:.3f} s in float32, "
-                   f"{seconds['bfloat16']:.3f} s in bfloat16)" + (f". {hardware[0].upper()}{hardware[1:]}" if hardware else ""))
-        if decision.get("source"):  # timed in this run, or read from the course cache
-            why += f". That pass was {decision['source']}"
+        if "seconds" in decision and "ratio" in decision:  # a timed choice: the verdict and the pass it was timed on
+            why = f"{_verdict(decision['ratio'], 2)} here, in one timed VGG19 pass at {decision['side']} px"
     if choice == "bfloat16":
-        meaning = ("In bfloat16 VGG19 keeps about 3 significant digits, so the losses printed in the notebooks differ from a float32 "
-                   "machine's from the third digit on; cells that show an equivalence compute in float32")
+        meaning = ("bfloat16 is a 16-bit number format that keeps about 3 significant digits, so the losses printed in the notebooks "
+                   "differ from a float32 machine's from the third digit on; cells that show an equivalence compute in float32")
     else:
-        meaning = ("Losses printed in the notebooks are float32's, as in TensorFlow's own style-transfer tutorial; "
+        meaning = ("Losses printed in the notebooks are float32's (32-bit numbers), as in TensorFlow's own style-transfer tutorial; "
                    "a machine that chose bfloat16 prints slightly different ones")
     return f"VGG19 precision: {choice}. Why: {why}. {meaning}."
 
