@@ -24,11 +24,13 @@ def _image(h, w, seed):
 
 
 def test_a_mask_of_ones_changes_nothing():
+    # One Adam step: the loss at the start and the step it takes. Over more steps Adam, which divides by the gradient's
+    # running size, enlarges float32's last digits (the guided Gram matrix sums the same products in another order).
     content, style = _image(48, 48, 1), _image(48, 48, 3)
-    plain = optimize.transfer(content, style, steps=3, optimizer="adam", style_weight=1e-2, **LOSS, **FAST)
-    masked = optimize.transfer(content, terms.Style(style, mask=np.ones((48, 48))), steps=3, optimizer="adam", **LOSS, **FAST)
-    np.testing.assert_allclose(masked.history["total"], plain.history["total"], rtol=1e-4)
-    np.testing.assert_allclose(masked.image.numpy(), plain.image.numpy(), atol=1e-4)
+    plain = optimize.transfer(content, style, steps=1, optimizer="adam", style_weight=1e-2, **LOSS, **FAST)
+    masked = optimize.transfer(content, terms.Style(style, mask=np.ones((48, 48))), steps=1, optimizer="adam", **LOSS, **FAST)
+    np.testing.assert_allclose(masked.history["total"], plain.history["total"], rtol=1e-5)
+    np.testing.assert_allclose(masked.image.numpy(), plain.image.numpy(), atol=1e-5)
     assert masked.settings["names"] == ["content", "style", "tv"] and "names" not in plain.settings
 
 
