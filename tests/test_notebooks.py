@@ -97,8 +97,21 @@ def _run_smoke(path, tmp_path, parameters=None):
     return nb, vgg_notices
 
 
+def _estimate_line(path) -> str:
+    """The code line of a notebook that prints its clock's estimate."""
+    return next(line for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
+                for line in cell.source.splitlines() if "clock.estimate(" in line)
+
+
+def _pins_float32(path) -> bool:
+    """Whether the notebook's VGG19 runs in float32 whatever the machine chose (09's training loss), as its estimate says."""
+    return re.search(r"""precision\s*=\s*["']float32["']""", _estimate_line(path)) is not None
+
+
 def _check_vgg(path, nb, vgg_notices, precision):
-    """The notebook used trained VGG19 (never the random fallback) and said which precision it computes in."""
+    """The notebook used trained VGG19 (never the random fallback) and said which precision it computes in (its own
+    pinned float32, where it pins one)."""
+    precision = "float32" if _pins_float32(path) else precision
     fallback = [m for m in vgg_notices if "random He-normal" in m and "as requested" not in m]
     assert not fallback, f"{path.name} fell back to random VGG19 weights: {fallback}"
     if path.name[:2] in VGG_NOTEBOOKS:
@@ -176,10 +189,8 @@ def test_runs_with_the_readers_own_photos_in_bfloat16(path, own_photos, tmp_path
     assert "Estimated time for this notebook on this machine:" in printed
     # a notebook whose estimate counts optimiser steps says their precision: the one auto chose, bfloat16, unless its
     # estimate pins the precision its VGG19 runs in (09's training loss is float32); one without steps (00, 02) names none
-    estimate = next(line for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
-                    for line in cell.source.splitlines() if "clock.estimate(" in line)
-    steps = "clock.estimate(extra_seconds=" not in estimate
-    pinned = re.search(r"""precision\s*=\s*["']float32["']""", estimate) is not None
+    steps = "clock.estimate(extra_seconds=" not in _estimate_line(path)
+    pinned = _pins_float32(path)
     said = printed.split("Estimated time", 1)[1]
     assert (f"VGG19 in {'float32' if pinned else 'bfloat16'}" in said) if steps else ("VGG19 in float32" not in said)
     assert "Measured time for this notebook on this machine:" in printed
