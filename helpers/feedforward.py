@@ -652,8 +652,8 @@ def read_training(history: dict, frames: dict, strip_steps: list[int]) -> dict:
                                               "the content term settled first."))
         if style_by < content_by:
             look = ("In the strip, frame 0 is the untrained network's output. The style term settled first, so look for "
-                    "the style's colours and strokes in the early frames, then see whether the photo's outlines sharpen "
-                    "in the later ones (the content term, still falling).")
+                    "the style's colours and strokes in the early frames; what the content term, still falling, changed late is "
+                    "easier to see in the last two frames, enlarged below with a map of where they differ.")
         elif content_by < style_by:
             look = ("In the strip, frame 0 is the untrained network's output. The content term settled first, so look "
                     "for the photo's shapes in the early frames, then for the style's colours and strokes taking over in "
