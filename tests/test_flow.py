@@ -211,3 +211,59 @@ def test_clip_flows_estimates_on_frames_of_dis_smallest_side():
     frames = np.stack([big[8:24, 8:24], big[8:24, 6:22]])
     flows, masks = flow.clip_flows(frames)
     assert flows.shape == (2, 16, 16, 2) and masks.shape == (2, 16, 16)
+
+
+# Every refusal of the module, word for word: the argument, the value shown, the reason and the remedy (the mutation run of
+# tests/README.md found each of these loose: a value shown as None, a remedy dropped, a width printed for the height).
+_RGB = np.zeros((20, 20, 3))
+REFUSALS = {
+    "a flow of another size": (lambda: flow.check_flow(np.zeros((4, 5, 2)), 4, 6), flow.FlowError,
+                               "flow = <array float64 of shape [4, 5, 2]>: the flow has shape (4, 5, 2), but a flow for a 6x4 frame is "
+                               "[4, 6, 2]; pass one (dx, dy) per pixel of the frame it belongs to"),
+    "a width of 0": (lambda: flow.check_flow(np.zeros((4, 5, 2)), 4, 0), flow.FlowError, "width = 0: must be >= 1; pass a whole number >= 1"),
+    "a height of 0": (lambda: flow.check_flow(np.zeros((4, 5, 2)), 0, 5), flow.FlowError, "height = 0: must be >= 1; pass a whole number >= 1"),
+    "a width as text": (lambda: flow.check_flow(np.zeros((4, 5, 2)), 4, "5"), flow.FlowError, "width = '5'"),
+    "a batch to warp": (lambda: flow.warp(np.zeros((2, 4, 4, 3)), np.zeros((4, 4, 2))), flow.FlowError,
+                        "image = <array float32 of shape [2, 4, 4, 3]>: a batch of 2; warp one image at a time, image[i]"),
+    "an empty image to warp": (lambda: flow.warp(np.zeros((0, 4, 3)), np.zeros((0, 4, 2))), flow.FlowError,
+                               "image = <array float32 of shape [0, 4, 3]>: no pixels or no channels; pass an image [H, W, C] with H, W, C >= 1"),
+    "a batch of frames": (lambda: flow.estimate_flow(np.zeros((2, 20, 24, 3)), _RGB), flow.FlowError,
+                          "frame = <array float64 of shape [2, 20, 24, 3]>: a batch of 2; pass one frame, frames[t]"),
+    "a grey frame": (lambda: flow.estimate_flow(np.zeros((20, 20, 1)), _RGB), flow.FlowError,
+                     "frame = <array float64 of shape [20, 20, 1]>: shape [20, 20, 1]; pass an RGB frame [H, W, 3]"),
+    "a frame of rank 2": (lambda: flow.estimate_flow(np.zeros((20, 20)), _RGB), flow.FlowError,
+                          "frame = <array float64 of shape [20, 20]>: rank 2, not 3 or 4; pass [H, W, 3]"),
+    "0-255 floats from 0": (lambda: flow.estimate_flow(np.linspace(0, 255, 1200).reshape(20, 20, 3), _RGB), flow.FlowError,
+                            "frame = <array float64 of shape [20, 20, 3]>: values in [0, 255], outside [0, 1]; divide 0-255 values by 255, "
+                            "or pass uint8"),
+    "floats past 255": (lambda: flow.estimate_flow(np.linspace(0, 255.5, 1200).reshape(20, 20, 3), _RGB), flow.FlowError,
+                        "frame = <array float64 of shape [20, 20, 3]>: values in [0, 256], outside [0, 1]; rescale them to [0, 1] first"),
+    "frames of two sizes": (lambda: flow.estimate_flow(np.zeros((20, 24, 3)), _RGB), flow.FlowError,
+                            "previous = <array float32 of shape [20, 20, 3]>: 20x20 px but frame is 24x20; pass two frames of one clip (one size)"),
+    "frames under DIS's side": (lambda: flow.estimate_flow(np.zeros((10, 12, 3)), np.zeros((10, 12, 3))), flow.FlowError,
+                                "frame = <array float32 of shape [10, 12, 3]>: 12x10 px, under DIS's 16 px; estimate flows on frames of at "
+                                "least 16 px a side (or pass exact flows)"),
+    "exact flows that are no list": (lambda: flow.clip_flows(np.zeros((3, 20, 20, 3)), exact=5), flow.FlowError,
+                                     "exact = 5: not a list of flows; pass the flows [T, H, W, 2] (T = 3), or None to estimate them"),
+    "one exact flow too few": (lambda: flow.clip_flows(np.zeros((3, 20, 20, 3)), exact=np.zeros((2, 20, 20, 2))), flow.FlowError,
+                               "exact = <array float64 of shape [2, 20, 20, 2]>: 2 flows for 3 frames; pass one flow per frame (flows[0] is unused)"),
+    "a clip under DIS's side": (lambda: flow.clip_flows(np.zeros((3, 10, 12, 3))), flow.FlowError,
+                                "frames = <array float32 of shape [3, 10, 12, 3]>: 12x10 px frames, under DIS's 16 px; estimate flows on frames "
+                                "of at least 16 px a side, or pass exact flows"),
+    "a clip with NaN": (lambda: flow.clip_flows(np.full((3, 20, 20, 3), np.nan)), video.VideoError,
+                        "frames: frame 0 contains NaN or infinite values"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_each_refusal_says_the_argument_value_reason_and_remedy_word_for_word(case):
+    call, error, message = REFUSALS[case]
+    with pytest.raises(error) as caught:
+        call()
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_a_flow_for_a_one_pixel_frame_is_accepted_and_black_stays_black_in_grey():
+    # the smallest frame a flow can describe is 1 x 1 (the sides' minimum is 1, not 2); black is grey level 0, not 1
+    np.testing.assert_array_equal(flow.check_flow(np.zeros((1, 1, 2)), 1, 1), np.zeros((1, 1, 2), np.float32))
+    np.testing.assert_array_equal(flow._grey(np.zeros((2, 2, 3))), np.zeros((2, 2), np.uint8))
