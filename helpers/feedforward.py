@@ -596,12 +596,19 @@ def load_network(path) -> TransformNet:
 _REGIONS = (("top left", "top", "top right"), ("left", "centre", "right"), ("bottom left", "bottom", "bottom right"))
 
 
-def largest_change_region(before, after) -> tuple[str, np.ndarray]:
-    """Where two [1, H, W, 3] images differ most: (region name on a 3x3 grid such as 'top left', [H, W] mean |after - before|)."""
+#: largest_change_region names a ninth of the picture only when its mean change is at least this many times the median ninth's.
+STANDS_OUT = 1.3
+
+
+def largest_change_region(before, after) -> tuple[str | None, np.ndarray]:
+    """Where two [1, H, W, 3] images differ most: (a ninth's name such as 'top left', or None when no ninth stands out by
+    STANDS_OUT, [H, W] mean |after - before|)."""
     diff = np.mean(np.abs(np.asarray(after, np.float64) - np.asarray(before, np.float64)), axis=-1)[0]
     rows, cols = np.array_split(np.arange(diff.shape[0]), 3), np.array_split(np.arange(diff.shape[1]), 3)
-    means = np.array([[diff[np.ix_(r, c)].mean() if len(r) and len(c) else -1.0 for c in cols] for r in rows])
+    means = np.array([[diff[np.ix_(r, c)].mean() for c in cols if len(c)] for r in rows if len(r)])
     row, col = np.unravel_index(int(np.argmax(means)), means.shape)
+    if not means[row, col] >= STANDS_OUT * np.median(means) or means[row, col] == 0:
+        return None, diff
     return _REGIONS[row][col], diff
 
 

@@ -168,8 +168,8 @@ class RunClock:
                 "A cell at the end of the run prints the measured time beside this estimate.")
         if not 0.8 <= busy <= 1.25:
             line += (f"\nThis machine is {'busier' if busy > 1 else 'less busy'} now than when the course first timed it: a small timed "
-                     f"convolution ran {busy:.1f}x {'slower' if busy > 1 else 'faster'} than it did then, and the estimate is "
-                     f"scaled by {busy:.1f}.")
+                     f"convolution took {busy:.1f} times as long as it did then "
+                     f"({f'{busy:.1f}x slower' if busy > 1 else f'{1 / busy:.1f}x faster'}), so the estimate is scaled by {busy:.1f}.")
         if timed_now:
             line += (f"\n(That VGG19 pass was timed just now, in float32 and in bfloat16, which took {timed_now:.0f} s "
                      "of this run and is counted in the estimate: once per machine; every later notebook reads it from the course cache.)")
@@ -183,6 +183,7 @@ class RunClock:
         if self.busy is not None:   # the probe again: did other programs start or stop while the notebook ran?
             now = busy_factor(refresh=True)
             if not 1 / LOAD_CHANGE <= now / self.busy <= LOAD_CHANGE:
-                line += (f"\nThe machine's load changed during the run: the small timed convolution ran {self.busy:.1f}x its first "
-                         f"time at the top and {now:.1f}x now, so the estimate and the measured time can differ for that reason.")
+                line += (f"\nThe machine's load changed during the run: the small timed convolution took {self.busy:.1f} times as long "
+                         f"as when the course first timed it at the top of this notebook, and {now:.1f} times now, so the estimate "
+                         "and the measured time can differ for that reason.")
         return line

@@ -251,7 +251,9 @@ def comparison_figure(pairs, suptitle: str | None = None, size: float = 2.6):
             diffs.append((compare.difference_map(first, second), f"|{names[0]} − {names[1]}|"))
         else:
             diffs.append((compare.difference_map(first, content), f"|{names[0]} − content|"))
-    vmax = max(0.25, *(float(diff.max()) for diff, _ in diffs))   # one colour scale for every row, so rows compare
+    # one colour scale for every row, so rows compare; it ends at the largest row's 99th percentile, so that a few extreme
+    # pixels of one row do not leave the others dark
+    vmax = max(0.05, *(float(np.percentile(diff, 99)) for diff, _ in diffs))
     for row, (content, style, outputs), (diff, title) in zip(axes, pairs, diffs):
         images.imshow(content, "content", ax=row[0])
         images.imshow(style, "style (as fed)", ax=row[1])

@@ -24,6 +24,13 @@ def test_largest_change_region_names_where_two_images_differ_most():
     b = a.copy()
     b[0, 3:6, 4:8] = 0.5
     assert feedforward.largest_change_region(a, b)[0] == "centre"
+    # a change spread over the picture names no region: the largest ninth must stand out from the median ninth
+    b = np.full_like(a, 0.10)
+    b[0, 6:, 8:] = 0.12   # bottom right 1.2x the others: not enough
+    assert feedforward.largest_change_region(a, b)[0] is None
+    b[0, 6:, 8:] = 0.14   # 1.4x: named
+    assert feedforward.largest_change_region(a, b)[0] == "bottom right"
+    assert feedforward.largest_change_region(a, a)[0] is None   # no change at all
 
 
 def test_read_training_reports_change_per_step_and_follows_the_settling_order():

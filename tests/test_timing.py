@@ -165,7 +165,8 @@ def test_a_busier_machine_scales_the_estimate_by_how_much_slower_a_probe_runs_no
     busy = timing.RunClock()
     line = busy.estimate({128: 100}, extra_seconds=60)
     assert busy.estimated == pytest.approx(2 * quiet.estimated)
-    assert "busier now than when the course first timed it" in line and "2.0x slower" in line and "scaled by 2.0" in line, line
+    assert "busier now than when the course first timed it" in line, line
+    assert "took 2.0 times as long as it did then (2.0x slower)" in line and "scaled by 2.0" in line, line
     assert timing.step_seconds(128) == pytest.approx(2 * (1 + timing.STEP_OVERHEAD) * timing.REFERENCE_PASS), \
         "the notebooks' own step estimates follow the clock's factor"
     monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: 0.052)  # within the probe's noise: scaled, not said
@@ -176,7 +177,8 @@ def test_a_busier_machine_scales_the_estimate_by_how_much_slower_a_probe_runs_no
     far.estimate({128: 100})
     assert timing.busy_factor() == timing.BUSY_BOUNDS[1]
     monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: 0.02)   # quieter than when it was timed
-    assert "less busy now" in timing.RunClock().estimate({128: 100})
+    quieter = timing.RunClock().estimate({128: 100})
+    assert "less busy now" in quieter and "took 0.5 times as long as it did then (2.0x faster)" in quieter, quieter   # held at the lower bound
 
 
 def test_the_precision_record_keeps_a_probe_timed_beside_its_pass(monkeypatch, tmp_path):
@@ -195,8 +197,8 @@ def test_the_closing_line_says_when_the_load_changed_during_the_run(monkeypatch)
     record = _record(monkeypatch, {"float32": timing.REFERENCE_PASS, "bfloat16": 2.0}, "float32")
     monkeypatch.setenv("NST_SMOKE", "0")
     record["probe"] = 0.05
-    for start, end, said in ((0.05, 0.05, None), (0.05, 0.07, None), (0.05, 0.08, ("1.0x", "1.6x")),
-                             (0.10, 0.06, ("2.0x", "1.2x")), (0.10, 0.07, None)):
+    for start, end, said in ((0.05, 0.05, None), (0.05, 0.07, None), (0.05, 0.08, ("1.0", "1.6")),
+                             (0.10, 0.06, ("2.0", "1.2")), (0.10, 0.07, None)):
         monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3, t=start: t)
         clock = timing.RunClock()
         clock.estimate({128: 100})
@@ -206,7 +208,7 @@ def test_the_closing_line_says_when_the_load_changed_during_the_run(monkeypatch)
         if said is None:
             assert "load changed" not in closing, (start, end, closing)
         else:
-            assert (f"The machine's load changed during the run: the small timed convolution ran {said[0]} its first time at the top "
-                    f"and {said[1]} now") in closing, (start, end, closing)
+            assert (f"The machine's load changed during the run: the small timed convolution took {said[0]} times as long as when "
+                    f"the course first timed it at the top of this notebook, and {said[1]} times now") in closing, (start, end, closing)
     monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: pytest.fail("a clock without an estimate times no probe"))
     assert "load changed" not in timing.RunClock().finish()
