@@ -252,6 +252,15 @@ REFUSALS = {
                                 "of at least 16 px a side, or pass exact flows"),
     "a clip with NaN": (lambda: flow.clip_flows(np.full((3, 20, 20, 3), np.nan)), video.VideoError,
                         "frames: frame 0 contains NaN or infinite values"),
+    "an image of rank 2 to warp": (lambda: flow.warp(np.zeros((4, 4)), np.zeros((4, 4, 2))), flow.FlowError,
+                                   "image = <array float64 of shape [4, 4]>: rank 2, not 3 or 4; pass [H, W, C] (or [1, H, W, C])"),
+    "a flow of rank 2": (lambda: flow.check_flow(np.zeros((4, 4)), 4, 4), flow.FlowError,
+                         "flow = <array float64 of shape [4, 4]>: rank 2, not 3; pass [4, 4, 2] (dx, dy per pixel)"),
+    "a backward flow of rank 2": (lambda: flow.consistent(np.zeros((4, 4)), np.zeros((4, 4, 2))), flow.FlowError,
+                                  "backward = <array float64 of shape [4, 4]>: rank 2, not 3; pass [H, W, 2]"),
+    "a forward flow of another size": (lambda: flow.consistent(np.zeros((4, 4, 2)), np.zeros((4, 5, 2))), flow.FlowError,
+                                       "forward flow = <array float64 of shape [4, 5, 2]>: the forward flow has shape (4, 5, 2), but a flow "
+                                       "for a 4x4 frame is [4, 4, 2]; pass one (dx, dy) per pixel of the frame it belongs to"),
 }
 
 
