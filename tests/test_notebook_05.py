@@ -44,7 +44,7 @@ def test_read_training_reports_change_per_step_and_follows_the_settling_order():
     np.testing.assert_allclose(out["per_step"], [0.05, 0.02, 0.005, 0.00125], rtol=1e-5)
     assert "fell with every later pair" in out["text"]
     assert "weighted style term fell" in out["text"] and "the style term settled first" in out["text"]
-    assert out["look"].index("style's colours") < out["look"].index("outlines")
+    assert out["look"].index("style's colours") < out["look"].index("the content term, still falling")
     # the content term settles first: the instruction follows
     out = feedforward.read_training(_history(content, style, n), frames, [0, 10, 20, 60, 100])
     assert "content term settled first" in out["text"] and out["look"].index("shapes") < out["look"].index("style's colours")
