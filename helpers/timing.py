@@ -183,7 +183,7 @@ class RunClock:
         if self.busy is not None:   # the probe again: did other programs start or stop while the notebook ran?
             now = busy_factor(refresh=True)
             if not 1 / LOAD_CHANGE <= now / self.busy <= LOAD_CHANGE:
-                line += (f"\nThe machine's load changed during the run: the small timed convolution took {self.busy:.1f} times as long "
-                         f"as when the course first timed it at the top of this notebook, and {now:.1f} times now, so the estimate "
-                         "and the measured time can differ for that reason.")
+                line += (f"\nThe machine's load changed during the run: against the course's first timing, the small timed convolution "
+                         f"took {self.busy:.1f} times as long at the top of this notebook and {now:.1f} times as long now, so the "
+                         "estimate and the measured time can differ for that reason.")
         return line

@@ -208,7 +208,7 @@ def test_the_closing_line_says_when_the_load_changed_during_the_run(monkeypatch)
         if said is None:
             assert "load changed" not in closing, (start, end, closing)
         else:
-            assert (f"The machine's load changed during the run: the small timed convolution took {said[0]} times as long as when "
-                    f"the course first timed it at the top of this notebook, and {said[1]} times now") in closing, (start, end, closing)
+            assert (f"The machine's load changed during the run: against the course's first timing, the small timed convolution "
+                    f"took {said[0]} times as long at the top of this notebook and {said[1]} times as long now") in closing, (start, end, closing)
     monkeypatch.setattr(timing, "probe_seconds", lambda repeats=3: pytest.fail("a clock without an estimate times no probe"))
     assert "load changed" not in timing.RunClock().finish()
